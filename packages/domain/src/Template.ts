@@ -1,0 +1,96 @@
+import * as Schema from "effect/Schema"
+import { Channel } from "./Channel.js"
+import { TemplateId } from "./Ids.js"
+import { pageParams } from "./Pagination.js"
+
+export const TemplateName = Schema.String.pipe(
+  Schema.trimmed(),
+  Schema.minLength(1),
+  Schema.maxLength(100),
+  Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, {
+    message: () => "must start with a letter or digit and contain only letters, digits, '_', '.', ':' or '-'"
+  }),
+  Schema.annotations({ description: "Unique among non-deleted templates.", examples: ["payment_received"] })
+)
+
+export const VariableName = Schema.String.pipe(
+  Schema.pattern(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, {
+    message: () => "must be an identifier (letters, digits, '_'; at most 64 characters)"
+  })
+)
+
+export const TemplateVariable = Schema.Struct({
+  name: VariableName,
+  required: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  description: Schema.optional(Schema.String.pipe(Schema.maxLength(500)))
+}).annotations({ identifier: "TemplateVariable" })
+export type TemplateVariable = typeof TemplateVariable.Type
+
+const TemplateVariables = Schema.Array(TemplateVariable).pipe(
+  Schema.maxItems(100),
+  Schema.filter((variables) => {
+    const seen = new Set<string>()
+    for (const [index, variable] of variables.entries()) {
+      if (seen.has(variable.name)) {
+        return { path: [index, "name"], message: `duplicate variable name '${variable.name}'` }
+      }
+      seen.add(variable.name)
+    }
+    return true
+  })
+)
+
+const Subject = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(998))
+const Body = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100_000))
+
+/** Fields a client writes; `POST` creates from them and `PUT` replaces them. */
+export const TemplateInput = Schema.Struct({
+  name: TemplateName,
+  type: Channel,
+  subject: Schema.optionalWith(Schema.NullOr(Subject), { default: () => null }),
+  body: Body,
+  variables: Schema.optionalWith(TemplateVariables, { default: () => [] })
+}).pipe(
+  Schema.filter((input) =>
+    input.type === "email" && input.subject === null
+      ? { path: ["subject"], message: "subject is required for email templates" }
+      : true
+  ),
+  Schema.annotations({
+    identifier: "TemplateInput",
+    examples: [
+      {
+        name: "payment_received",
+        type: "email",
+        subject: "Payment of {amount} received",
+        body: "Hello {name}, we received your payment of {amount}.",
+        variables: [
+          { name: "name", required: true },
+          { name: "amount", required: true }
+        ]
+      }
+    ]
+  })
+)
+export type TemplateInput = typeof TemplateInput.Type
+
+export class Template extends Schema.Class<Template>("Template")({
+  id: TemplateId,
+  name: Schema.String,
+  type: Channel,
+  subject: Schema.NullOr(Schema.String),
+  body: Schema.String,
+  variables: Schema.Array(TemplateVariable),
+  version: Schema.Int.annotations({ description: "Starts at 1; every PUT adds 1." }),
+  created_at: Schema.DateTimeUtc,
+  updated_at: Schema.DateTimeUtc
+}) {}
+
+export const ListTemplatesParams = Schema.Struct({
+  ...pageParams,
+  type: Schema.optional(Channel),
+  name: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100))).annotations({
+    description: "Name prefix."
+  })
+})
+export type ListTemplatesParams = typeof ListTemplatesParams.Type
