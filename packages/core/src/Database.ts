@@ -1,0 +1,60 @@
+import { PGlite } from "@electric-sql/pglite"
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
+import { PgClient } from "@effect/sql-pg"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { mkdirSync, rmSync } from "node:fs"
+import { resolve } from "node:path"
+import { DatabaseConfig } from "./AppConfig.js"
+
+/**
+ * PGlite is one Postgres session, so the embedded default gets a pool of one connection.
+ * It listens on a Unix socket inside the data directory: no port to collide with.
+ */
+const embeddedPort = 5432
+
+export const startEmbeddedPostgres = (dataDir: string) =>
+  Effect.acquireRelease(
+    Effect.tryPromise(async () => {
+      const dir = resolve(dataDir)
+      mkdirSync(dir, { recursive: true })
+      const socket = `${dir}/.s.PGSQL.${embeddedPort}`
+      rmSync(socket, { force: true })
+      const db = await PGlite.create(`${dir}/pglite`)
+      const server = new PGLiteSocketServer({ db, path: socket })
+      await server.start()
+      return { db, server, dir }
+    }),
+    ({ db, server }) =>
+      Effect.promise(async () => {
+        await server.stop()
+        await db.close()
+      })
+  ).pipe(
+    Effect.tap(({ dir }) => Effect.logInfo("embedded PostgreSQL (PGlite) started").pipe(Effect.annotateLogs({ dir }))),
+    Effect.orDie
+  )
+
+/** `DATABASE_URL` when set, else the embedded PGlite under `DATA_DIR`. */
+export const DatabaseLive = Layer.unwrapScoped(
+  Effect.gen(function* () {
+    const config = yield* DatabaseConfig
+    if (Option.isSome(config.url)) {
+      return PgClient.layer({
+        url: config.url.value,
+        maxConnections: config.poolSize,
+        applicationName: "notification-service"
+      })
+    }
+    const { dir } = yield* startEmbeddedPostgres(config.dataDir)
+    return PgClient.layer({
+      host: dir,
+      port: embeddedPort,
+      database: "postgres",
+      username: "postgres",
+      maxConnections: 1,
+      applicationName: "notification-service"
+    })
+  })
+)

@@ -1,0 +1,181 @@
+import { SqlClient } from "@effect/sql"
+import {
+  InvalidTransition,
+  type ListNotificationsParams,
+  Notification,
+  type NotificationId,
+  NotFound,
+  type PageOf,
+  type SendNotification,
+  type Template,
+  transition,
+  Unprocessable,
+  type UpdateStatus,
+  type UserId
+} from "@notification-service/domain"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import { decodeCursor } from "./Cursor.js"
+import { NotificationRepo } from "./NotificationRepo.js"
+import { Outbox } from "./Outbox.js"
+import { toPage } from "./Pagination.js"
+import { Templates } from "./Templates.js"
+import { TemplateRepo } from "./TemplateRepo.js"
+import { makeUuidv7 } from "./Uuid.js"
+
+const notFound = (id: string) => new NotFound({ resource: "notification", detail: `Notification ${id} does not exist.` })
+
+/** Why a template cannot serve this request; empty when it can. Pure, so it is unit-tested alone. */
+export const checkTemplateUse = (
+  template: Template,
+  request: Pick<SendNotification, "channel" | "variables">
+): ReadonlyArray<{ readonly path: string; readonly message: string }> => {
+  const problems: Array<{ path: string; message: string }> = []
+  if (request.channel !== undefined && request.channel !== template.type) {
+    problems.push({
+      path: "channel",
+      message: `template '${template.name}' is a ${template.type} template and cannot be sent as ${request.channel}`
+    })
+  }
+  for (const variable of template.variables) {
+    const value = request.variables[variable.name]
+    if (variable.required && (value === undefined || value === null)) {
+      problems.push({ path: `variables.${variable.name}`, message: `required by template '${template.name}'` })
+    }
+  }
+  return problems
+}
+
+export class Notifications extends Effect.Service<Notifications>()("core/Notifications", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const repo = yield* NotificationRepo
+    const templateRepo = yield* TemplateRepo
+    const templates = yield* Templates
+    const outbox = yield* Outbox
+
+    const resolveTemplate = (request: SendNotification) =>
+      request.template_id !== undefined
+        ? templates.get(request.template_id)
+        : templateRepo.findByName(request.template_name ?? "").pipe(
+            Effect.flatMap(
+              Option.match({
+                onNone: () =>
+                  Effect.fail(
+                    new NotFound({
+                      resource: "template",
+                      detail: `No template is named '${request.template_name ?? ""}'.`
+                    })
+                  ),
+                onSome: Effect.succeed
+              })
+            )
+          )
+
+    const send = (request: SendNotification) =>
+      Effect.gen(function* () {
+        const template = yield* resolveTemplate(request)
+        const problems = checkTemplateUse(template, request)
+        if (problems.length > 0) {
+          return yield* new Unprocessable({
+            detail: `The request cannot be sent with template '${template.name}'.`,
+            errors: problems
+          })
+        }
+        const now = yield* DateTime.now
+        const scheduled = request.scheduled_at !== undefined && DateTime.greaterThan(request.scheduled_at, now)
+        const notification = new Notification({
+          id: (yield* makeUuidv7) as NotificationId,
+          user_id: request.user_id,
+          template_id: template.id,
+          template_version: template.version,
+          channel: template.type,
+          status: scheduled ? "scheduled" : "pending",
+          priority: request.priority,
+          recipient: request.recipient ?? null,
+          variables: request.variables,
+          metadata: request.metadata,
+          status_reason: null,
+          error_message: null,
+          provider_message_id: null,
+          scheduled_at: request.scheduled_at ?? null,
+          sent_at: null,
+          delivered_at: null,
+          failed_at: null,
+          created_at: now,
+          updated_at: now
+        })
+        yield* Effect.zipRight(
+          repo.insert(notification),
+          outbox.append({
+            eventType: "notification.requested",
+            aggregateType: "notification",
+            aggregateId: notification.id,
+            userId: notification.user_id,
+            payload: { notification_id: notification.id, status: notification.status }
+          })
+        ).pipe(sql.withTransaction)
+        yield* Effect.annotateCurrentSpan({ "notification.id": notification.id, "notification.channel": notification.channel })
+        return notification
+      }).pipe(Effect.withSpan("Notifications.send"))
+
+    const get = (id: NotificationId) =>
+      repo.findById(id).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound(id)), onSome: Effect.succeed })))
+
+    const listForUser = (userId: UserId, params: ListNotificationsParams) =>
+      Effect.gen(function* () {
+        const before = yield* decodeCursor(params.cursor)
+        const rows = yield* repo.listForUser({
+          userId,
+          limit: params.limit + 1,
+          before,
+          status: params.status,
+          channel: params.channel,
+          from: params.from,
+          to: params.to
+        })
+        return toPage(rows, params.limit, (n) => [DateTime.formatIso(n.created_at), n.id]) satisfies PageOf<Notification>
+      })
+
+    const updateStatus = (id: NotificationId, update: UpdateStatus) =>
+      Effect.gen(function* () {
+        const current = yield* repo
+          .findByIdForUpdate(id)
+          .pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound(id)), onSome: Effect.succeed })))
+        const next = transition(current.status, update.status)
+        if (Either.isLeft(next)) {
+          return yield* new InvalidTransition({
+            from: current.status,
+            to: update.status,
+            detail: `A ${current.status} notification cannot become ${update.status}.`
+          })
+        }
+        if (current.status === update.status) return current
+        const now = yield* DateTime.now
+        const updated = new Notification({
+          ...current,
+          status: update.status,
+          error_message: update.error_message ?? current.error_message,
+          provider_message_id: update.provider_message_id ?? current.provider_message_id,
+          sent_at: update.status === "sent" || update.status === "delivered" ? (current.sent_at ?? now) : current.sent_at,
+          delivered_at: update.status === "delivered" ? now : current.delivered_at,
+          failed_at: update.status === "failed" || update.status === "bounced" ? now : current.failed_at,
+          updated_at: now
+        })
+        yield* repo.updateStatus(updated)
+        yield* outbox.append({
+          eventType: `notification.${update.status}`,
+          aggregateType: "notification",
+          aggregateId: id,
+          userId: updated.user_id,
+          payload: { notification_id: id, from: current.status, status: update.status }
+        })
+        return updated
+      }).pipe(sql.withTransaction, Effect.withSpan("Notifications.updateStatus"))
+
+    return { send, get, listForUser, updateStatus } as const
+  }),
+  dependencies: [NotificationRepo.Default, TemplateRepo.Default, Templates.Default, Outbox.Default]
+}) {}

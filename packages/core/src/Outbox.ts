@@ -1,0 +1,43 @@
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { makeUuidv7 } from "./Uuid.js"
+
+export interface OutboxEvent {
+  readonly eventType: string
+  readonly aggregateType: string
+  readonly aggregateId: string
+  readonly userId: number
+  readonly payload: unknown
+}
+
+/**
+ * Events are written in the same transaction as the state change they describe; the relay
+ * (workers) publishes them to Kafka afterwards, so an accepted change is never lost.
+ */
+export class Outbox extends Effect.Service<Outbox>()("core/Outbox", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    const append = (event: OutboxEvent): Effect.Effect<string, SqlError> =>
+      Effect.gen(function* () {
+        const id = yield* makeUuidv7
+        const now = DateTime.toDateUtc(yield* DateTime.now)
+        const traceparent = yield* Effect.currentSpan.pipe(
+          Effect.option,
+          Effect.map(Option.map((span) => `00-${span.traceId}-${span.spanId}-${span.sampled ? "01" : "00"}`))
+        )
+        yield* sql`
+          INSERT INTO outbox_events (id, event_type, aggregate_type, aggregate_id, user_id, payload, headers, created_at)
+          VALUES (${id}, ${event.eventType}, ${event.aggregateType}, ${event.aggregateId}, ${event.userId},
+                  ${JSON.stringify(event.payload)}::jsonb,
+                  ${JSON.stringify(Option.isSome(traceparent) ? { traceparent: traceparent.value } : {})}::jsonb,
+                  ${now})`
+        return id
+      }).pipe(Effect.withSpan("Outbox.append"))
+
+    return { append } as const
+  })
+}) {}

@@ -1,0 +1,62 @@
+import {
+  Conflict,
+  type ListTemplatesParams,
+  NotFound,
+  type PageOf,
+  type Template,
+  type TemplateId,
+  type TemplateInput
+} from "@notification-service/domain"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { decodeCursor } from "./Cursor.js"
+import { toPage } from "./Pagination.js"
+import { isUniqueViolation } from "./Sql.js"
+import { TemplateRepo } from "./TemplateRepo.js"
+
+const notFound = (id: string) =>
+  new NotFound({ resource: "template", detail: `Template ${id} does not exist.` })
+
+const duplicateName = (name: string) =>
+  new Conflict({ detail: `A template named '${name}' already exists.` })
+
+const orDuplicate =
+  (name: string) =>
+  <A, E, R>(effect: Effect.Effect<A, E | SqlError, R>): Effect.Effect<A, E | SqlError | Conflict, R> =>
+    Effect.catchIf(effect, isUniqueViolation, () => Effect.fail(duplicateName(name)))
+
+export class Templates extends Effect.Service<Templates>()("core/Templates", {
+  effect: Effect.gen(function* () {
+    const repo = yield* TemplateRepo
+
+    const get = (id: TemplateId) =>
+      repo.findById(id).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound(id)), onSome: Effect.succeed })))
+
+    const list = (params: ListTemplatesParams) =>
+      Effect.gen(function* () {
+        const after = yield* decodeCursor(params.cursor)
+        const rows = yield* repo.list({
+          limit: params.limit + 1,
+          after,
+          type: params.type,
+          namePrefix: params.name
+        })
+        return toPage(rows, params.limit, (t) => [t.name, t.id]) satisfies PageOf<Template>
+      })
+
+    const create = (input: TemplateInput) => repo.insert(input).pipe(orDuplicate(input.name))
+
+    const update = (id: TemplateId, input: TemplateInput) =>
+      repo.update(id, input).pipe(
+        orDuplicate(input.name),
+        Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound(id)), onSome: Effect.succeed }))
+      )
+
+    const remove = (id: TemplateId) =>
+      repo.softDelete(id).pipe(Effect.flatMap((deleted) => (deleted ? Effect.void : Effect.fail(notFound(id)))))
+
+    return { get, list, create, update, remove } as const
+  }),
+  dependencies: [TemplateRepo.Default]
+}) {}
