@@ -66,6 +66,7 @@ export class NotificationsGroup extends HttpApiGroup.make("notifications")
       .annotate(OpenApi.Summary, "Move a notification to a new status")
       .annotate(OpenApi.Description, "Obeys the status transition table; repeating the current status is a no-op.")
   )
+  .middleware(Authentication)
   .annotate(OpenApi.Description, "Sending notifications and tracking their status.") {}
 
 export class TemplatesGroup extends HttpApiGroup.make("templates")
@@ -109,6 +110,7 @@ export class TemplatesGroup extends HttpApiGroup.make("templates")
         "Soft delete: notifications keep their reference, the template answers 404 from now on and its name is free again."
       )
   )
+  .middleware(Authentication)
   .annotate(OpenApi.Description, "Message templates per channel.") {}
 
 export class PreferencesGroup extends HttpApiGroup.make("preferences")
@@ -126,6 +128,7 @@ export class PreferencesGroup extends HttpApiGroup.make("preferences")
       .addSuccess(UserPreference)
       .annotate(OpenApi.Summary, "Replace a user's preferences")
   )
+  .middleware(Authentication)
   .annotate(OpenApi.Description, "Per-user channel preferences and quiet hours.") {}
 
 /**
@@ -136,7 +139,6 @@ export class NotificationApi extends HttpApi.make("notification-service")
   .add(NotificationsGroup)
   .add(TemplatesGroup)
   .add(PreferencesGroup)
-  .middleware(Authentication)
   .addError(BadRequest.Problem)
   .addError(Forbidden.Problem)
   .addError(PayloadTooLarge.Problem)
@@ -179,14 +181,10 @@ export const withoutBuiltinDecodeError = (spec: Record<string, unknown>): Record
     return node
   }
   const pruned = prune(spec) as Record<string, unknown>
-  // The generator writes `security: []` on operations of an API-wide middleware, which in
-  // OpenAPI would mean "no authentication"; the document-level requirement is the true one.
-  const paths = (pruned.paths ?? {}) as Record<string, Record<string, { security?: Array<unknown> }>>
+  const paths = (pruned.paths ?? {}) as Record<string, Record<string, { responses?: Record<string, OpenApiResponse> }>>
   for (const operations of Object.values(paths)) {
     for (const operation of Object.values(operations)) {
-      if (Array.isArray(operation.security) && operation.security.length === 0) delete operation.security
-      const responses = (operation as { responses?: Record<string, OpenApiResponse> }).responses ?? {}
-      for (const response of Object.values(responses)) {
+      for (const response of Object.values(operation.responses ?? {})) {
         labelProblemResponse(response, pruned)
       }
     }

@@ -1,0 +1,25 @@
+import { NodeContext } from "@effect/platform-node"
+import { PgMigrator } from "@effect/sql-pg"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import initial from "./migrations/0001_initial.js"
+
+/** Every schema migration, in order. Keys are `<id>_<name>`, as `PgMigrator.fromRecord` expects. */
+export const migrations = {
+  "0001_initial": initial
+}
+
+export const loader = PgMigrator.fromRecord(migrations)
+
+/** Runs pending migrations under Postgres' advisory lock (safe with several replicas starting at once). */
+export const runMigrations = PgMigrator.run({ loader }).pipe(
+  Effect.tap((applied) =>
+    applied.length > 0
+      ? Effect.logInfo("migrations applied").pipe(Effect.annotateLogs({ migrations: applied.map(([id, name]) => `${id}_${name}`) }))
+      : Effect.logDebug("schema up to date")
+  ),
+  Effect.provide(NodeContext.layer),
+  Effect.withSpan("migrations.run")
+)
+
+export const MigrationsLive = Layer.effectDiscard(runMigrations)

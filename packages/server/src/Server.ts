@@ -1,0 +1,104 @@
+import { HttpApiBuilder, HttpApiSwagger, HttpMiddleware, HttpServer } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { NotificationApi } from "@notification-service/domain"
+import {
+  DatabaseConfig,
+  DatabaseLive,
+  HttpConfig,
+  LoggingLive,
+  Notifications,
+  Preferences,
+  TelemetryLive,
+  Templates
+} from "@notification-service/core"
+import { runMigrations } from "@notification-service/migrations"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { createServer } from "node:http"
+import { ApiKeysLive } from "./DemoKey.js"
+import { ApiMiddlewareLive } from "./Http/ApiMiddleware.js"
+import { AuthenticationLive } from "./Http/Authentication.js"
+import { HealthRoutesLive } from "./Http/Health.js"
+import { NotificationsHttpLive } from "./Http/NotificationsHttp.js"
+import { PreferencesHttpLive } from "./Http/PreferencesHttp.js"
+import { RateLimiterLive } from "./Http/RateLimit.js"
+import { requestLog } from "./Http/RequestLog.js"
+import { TemplatesHttpLive } from "./Http/TemplatesHttp.js"
+import { Lifecycle } from "./Lifecycle.js"
+
+/** The contract implemented: group handlers first, then the middleware they need. */
+export const ApiLive = HttpApiBuilder.api(NotificationApi).pipe(
+  Layer.provide([NotificationsHttpLive, TemplatesHttpLive, PreferencesHttpLive]),
+  Layer.provide(AuthenticationLive)
+)
+
+/** Every route: the API, its docs and spec, probes and metrics, behind the API-wide middleware. */
+export const RoutesLive = Layer.mergeAll(
+  ApiMiddlewareLive,
+  HealthRoutesLive,
+  HttpApiSwagger.layer({ path: "/docs" }),
+  HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })
+).pipe(Layer.provideMerge(ApiLive))
+
+/** What the handlers run on; needs a `SqlClient`. */
+export const ServicesLive = Layer.mergeAll(
+  Notifications.Default,
+  Templates.Default,
+  Preferences.Default,
+  ApiKeysLive,
+  RateLimiterLive
+)
+
+const MigrationsLive = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const config = yield* DatabaseConfig
+    if (config.runMigrations) yield* runMigrations
+    else yield* Effect.logInfo("RUN_MIGRATIONS=false: schema migrations skipped")
+  })
+)
+
+/**
+ * The Node listener. The drain finalizer runs before the platform closes the listener: readiness
+ * turns 503, the optional pre-stop delay lets load balancers notice, idle keep-alive connections
+ * close, and connections still busy after `SHUTDOWN_GRACE_PERIOD` are cut.
+ */
+export const NodeServerLive = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const config = yield* HttpConfig
+    const server = createServer({ keepAliveTimeout: 5_000 })
+    const serve = HttpApiBuilder.serve(requestLog).pipe(
+      HttpServer.withLogAddress,
+      Layer.provide(RoutesLive),
+      Layer.provide(MigrationsLive),
+      Layer.provide(NodeHttpServer.layer(() => server, { port: config.port, host: config.host })),
+      HttpMiddleware.withTracerDisabledWhen((request) => request.url.startsWith("/health/") || request.url === "/metrics")
+    )
+    const drain = Layer.scopedDiscard(
+      Effect.gen(function* () {
+        const lifecycle = yield* Lifecycle
+        yield* lifecycle.serving
+        yield* Effect.addFinalizer(() =>
+          Effect.gen(function* () {
+            yield* lifecycle.draining
+            yield* Effect.logInfo("shutting down: readiness now fails, draining in-flight requests")
+            yield* Effect.sleep(config.preStopDelay)
+            server.closeIdleConnections()
+            const force = setTimeout(() => server.closeAllConnections(), Duration.toMillis(config.shutdownGrace))
+            force.unref()
+          })
+        )
+      })
+    )
+    return drain.pipe(Layer.provide(serve))
+  })
+)
+
+/** The whole server process: HTTP over the services over the database, with telemetry and logs. */
+export const MainLive = NodeServerLive.pipe(
+  Layer.provide(ServicesLive),
+  Layer.provide(Lifecycle.Default),
+  Layer.provide(DatabaseLive),
+  Layer.provide(TelemetryLive),
+  Layer.provide(LoggingLive)
+)

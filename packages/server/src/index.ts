@@ -1,0 +1,2 @@
+export * from "./Lifecycle.js"
+export * from "./Server.js"
