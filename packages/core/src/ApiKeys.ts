@@ -21,7 +21,7 @@ const isScope = Schema.is(Scope)
 
 /**
  * `API_KEYS` holds `id:credential:scopes` entries separated by `;` or newlines. The credential is
- * the key itself or `sha256-<64 hex>` of it; scopes are comma-separated, `*` meaning all.
+ * the key itself (no `:`) or `sha256-<64 hex>` of it; scopes are comma-separated, `*` meaning all.
  */
 export const parseApiKeys = (text: string): ReadonlyArray<ApiKey> => {
   const entries = text
@@ -29,8 +29,10 @@ export const parseApiKeys = (text: string): ReadonlyArray<ApiKey> => {
     .map((entry) => entry.trim())
     .filter((entry) => entry.length > 0)
   const keys = entries.map((entry, index) => {
-    const [id, credential, scopeList, ...rest] = entry.split(":")
-    if (id === undefined || credential === undefined || scopeList === undefined || rest.length > 0 || id === "") {
+    // Scopes contain ':' themselves, so only the first two separators split.
+    const match = /^([^:]+):([^:]+):(.+)$/.exec(entry)
+    const [, id, credential, scopeList] = match ?? []
+    if (id === undefined || credential === undefined || scopeList === undefined) {
       throw new Error(`API_KEYS entry ${index + 1} must look like id:credential:scope,scope`)
     }
     const hashed = /^sha256-([0-9a-fA-F]{64})$/.exec(credential)

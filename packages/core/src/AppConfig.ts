@@ -6,7 +6,11 @@ import type * as Redacted from "effect/Redacted"
 /** Every setting the processes read, with its default. The README's table lists them. */
 export const HttpConfig = Config.all({
   host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
-  port: Config.port("PORT").pipe(Config.withDefault(3000)),
+  // 0 asks the OS for a free port (tests); `Config.port` would refuse it.
+  port: Config.integer("PORT").pipe(
+    Config.validate({ message: "PORT must be 0..65535", validation: (port) => port >= 0 && port <= 65535 }),
+    Config.withDefault(3000)
+  ),
   maxBodyBytes: Config.integer("MAX_BODY_BYTES").pipe(Config.withDefault(256 * 1024)),
   shutdownGrace: Config.duration("SHUTDOWN_GRACE_PERIOD").pipe(Config.withDefault(Duration.seconds(20))),
   preStopDelay: Config.duration("SHUTDOWN_PRESTOP_DELAY").pipe(Config.withDefault(Duration.seconds(0))),

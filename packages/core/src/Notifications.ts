@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import {
+  defaultLimit,
   InvalidTransition,
   type ListNotificationsParams,
   Notification,
@@ -40,7 +41,7 @@ export const checkTemplateUse = (
     })
   }
   for (const variable of template.variables) {
-    const value = request.variables[variable.name]
+    const value = request.variables?.[variable.name]
     if (variable.required && (value === undefined || value === null)) {
       problems.push({ path: `variables.${variable.name}`, message: `required by template '${template.name}'` })
     }
@@ -93,10 +94,10 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
           template_version: template.version,
           channel: template.type,
           status: scheduled ? "scheduled" : "pending",
-          priority: request.priority,
+          priority: request.priority ?? "normal",
           recipient: request.recipient ?? null,
-          variables: request.variables,
-          metadata: request.metadata,
+          variables: request.variables ?? {},
+          metadata: request.metadata ?? {},
           status_reason: null,
           error_message: null,
           provider_message_id: null,
@@ -126,17 +127,18 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
 
     const listForUser = (userId: UserId, params: ListNotificationsParams) =>
       Effect.gen(function* () {
+        const limit = params.limit ?? defaultLimit
         const before = yield* decodeCursor(params.cursor)
         const rows = yield* repo.listForUser({
           userId,
-          limit: params.limit + 1,
+          limit: limit + 1,
           before,
           status: params.status,
           channel: params.channel,
           from: params.from,
           to: params.to
         })
-        return toPage(rows, params.limit, (n) => [DateTime.formatIso(n.created_at), n.id]) satisfies PageOf<Notification>
+        return toPage(rows, limit, (n) => [DateTime.formatIso(n.created_at), n.id]) satisfies PageOf<Notification>
       })
 
     const updateStatus = (id: NotificationId, update: UpdateStatus) =>

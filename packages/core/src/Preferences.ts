@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { canonicalTimeZone, defaultPreference, type PreferenceInput, UserId, UserPreference } from "@notification-service/domain"
+import { defaultPreference, type PreferenceInput, preferenceFields, UserId, UserPreference } from "@notification-service/domain"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
@@ -43,12 +43,12 @@ export class Preferences extends Effect.Service<Preferences>()("core/Preferences
     const put = (userId: UserId, input: PreferenceInput): Effect.Effect<UserPreference, SqlError> =>
       Effect.gen(function* () {
         const now = DateTime.toDateUtc(yield* DateTime.now)
-        const timezone = canonicalTimeZone(input.timezone) ?? input.timezone
+        const fields = preferenceFields(input)
         const rows = yield* sql`
           INSERT INTO user_preferences (user_id, email_enabled, sms_enabled, push_enabled, quiet_hours_start,
             quiet_hours_end, timezone, created_at, updated_at)
-          VALUES (${userId}, ${input.email_enabled}, ${input.sms_enabled}, ${input.push_enabled},
-            ${input.quiet_hours_start}::time, ${input.quiet_hours_end}::time, ${timezone}, ${now}, ${now})
+          VALUES (${userId}, ${fields.email_enabled}, ${fields.sms_enabled}, ${fields.push_enabled},
+            ${fields.quiet_hours_start}::time, ${fields.quiet_hours_end}::time, ${fields.timezone}, ${now}, ${now})
           ON CONFLICT (user_id) DO UPDATE SET
             email_enabled = EXCLUDED.email_enabled, sms_enabled = EXCLUDED.sms_enabled,
             push_enabled = EXCLUDED.push_enabled, quiet_hours_start = EXCLUDED.quiet_hours_start,

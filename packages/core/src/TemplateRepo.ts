@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Channel, Template, TemplateId, type TemplateInput, TemplateVariable } from "@notification-service/domain"
+import { Channel, Template, TemplateId, type TemplateFields, TemplateVariable } from "@notification-service/domain"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -63,7 +63,7 @@ export class TemplateRepo extends Effect.Service<TemplateRepo>()("core/TemplateR
       )
     }
 
-    const insert = (input: TemplateInput): Effect.Effect<Template, SqlError> =>
+    const insert = (input: TemplateFields): Effect.Effect<Template, SqlError> =>
       Effect.gen(function* () {
         const id = yield* makeUuidv7
         const now = DateTime.toDateUtc(yield* DateTime.now)
@@ -76,7 +76,7 @@ export class TemplateRepo extends Effect.Service<TemplateRepo>()("core/TemplateR
         return template as Template
       }).pipe(Effect.withSpan("TemplateRepo.insert"))
 
-    const update = (id: TemplateId, input: TemplateInput): Effect.Effect<Option.Option<Template>, SqlError> =>
+    const update = (id: TemplateId, input: TemplateFields): Effect.Effect<Option.Option<Template>, SqlError> =>
       Effect.gen(function* () {
         const now = DateTime.toDateUtc(yield* DateTime.now)
         const rows = yield* sql`

@@ -1,5 +1,7 @@
 import {
   Conflict,
+  defaultLimit,
+  templateFields,
   type ListTemplatesParams,
   NotFound,
   type PageOf,
@@ -35,20 +37,21 @@ export class Templates extends Effect.Service<Templates>()("core/Templates", {
 
     const list = (params: ListTemplatesParams) =>
       Effect.gen(function* () {
+        const limit = params.limit ?? defaultLimit
         const after = yield* decodeCursor(params.cursor)
         const rows = yield* repo.list({
-          limit: params.limit + 1,
+          limit: limit + 1,
           after,
           type: params.type,
           namePrefix: params.name
         })
-        return toPage(rows, params.limit, (t) => [t.name, t.id]) satisfies PageOf<Template>
+        return toPage(rows, limit, (t) => [t.name, t.id]) satisfies PageOf<Template>
       })
 
-    const create = (input: TemplateInput) => repo.insert(input).pipe(orDuplicate(input.name))
+    const create = (input: TemplateInput) => repo.insert(templateFields(input)).pipe(orDuplicate(input.name))
 
     const update = (id: TemplateId, input: TemplateInput) =>
-      repo.update(id, input).pipe(
+      repo.update(id, templateFields(input)).pipe(
         orDuplicate(input.name),
         Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound(id)), onSome: Effect.succeed }))
       )

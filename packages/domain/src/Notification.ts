@@ -58,11 +58,11 @@ export const SendNotification = Schema.Struct({
   template_id: Schema.optional(TemplateId),
   template_name: Schema.optional(TemplateName),
   channel: Schema.optional(Channel),
-  variables: Schema.optionalWith(Variables, { default: () => ({}) }),
+  variables: Schema.optional(Variables),
   recipient: Schema.optional(Recipient),
   scheduled_at: Schema.optional(Schema.DateTimeUtc),
-  priority: Schema.optionalWith(Priority, { default: () => "normal" as const }),
-  metadata: Schema.optionalWith(Metadata, { default: () => ({}) })
+  priority: Schema.optional(Priority.annotations({ default: "normal" })),
+  metadata: Schema.optional(Metadata)
 }).pipe(
   Schema.filter((body) =>
     (body.template_id === undefined) === (body.template_name === undefined)

@@ -11,9 +11,11 @@ export const Cursor = Schema.String.pipe(
   Schema.annotations({ description: "Opaque cursor from a previous page's `pagination.next_cursor`." })
 )
 
-/** Query parameters every list endpoint takes. */
+export const defaultLimit = 50
+
+/** Query parameters every list endpoint takes; `limit` defaults to 50. */
 export const pageParams = {
-  limit: Schema.optionalWith(Limit, { default: () => 50 }),
+  limit: Schema.optional(Limit.annotations({ default: defaultLimit })),
   cursor: Schema.optional(Cursor)
 }
 

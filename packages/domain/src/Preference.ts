@@ -22,19 +22,23 @@ export const TimeZone = Schema.String.pipe(
   Schema.annotations({ examples: ["Europe/London"] })
 )
 
+const Enabled = Schema.Boolean.annotations({ default: true })
+
 export const PreferenceInput = Schema.Struct({
-  email_enabled: Schema.optionalWith(Schema.Boolean, { default: () => true }),
-  sms_enabled: Schema.optionalWith(Schema.Boolean, { default: () => true }),
-  push_enabled: Schema.optionalWith(Schema.Boolean, { default: () => true }),
-  quiet_hours_start: Schema.optionalWith(Schema.NullOr(LocalTime), { default: () => null }),
-  quiet_hours_end: Schema.optionalWith(Schema.NullOr(LocalTime), { default: () => null }),
-  timezone: Schema.optionalWith(TimeZone, { default: () => "UTC" })
+  email_enabled: Schema.optional(Enabled),
+  sms_enabled: Schema.optional(Enabled),
+  push_enabled: Schema.optional(Enabled),
+  quiet_hours_start: Schema.optional(Schema.NullOr(LocalTime)),
+  quiet_hours_end: Schema.optional(Schema.NullOr(LocalTime)),
+  timezone: Schema.optional(TimeZone.annotations({ default: "UTC" }))
 }).pipe(
   Schema.filter((p) => {
-    if ((p.quiet_hours_start === null) !== (p.quiet_hours_end === null)) {
+    const start = p.quiet_hours_start ?? null
+    const end = p.quiet_hours_end ?? null
+    if ((start === null) !== (end === null)) {
       return { path: ["quiet_hours_end"], message: "quiet_hours_start and quiet_hours_end are set together or not at all" }
     }
-    if (p.quiet_hours_start !== null && p.quiet_hours_start === p.quiet_hours_end) {
+    if (start !== null && start === end) {
       return { path: ["quiet_hours_end"], message: "quiet hours must not start and end at the same time" }
     }
     return true
@@ -68,6 +72,16 @@ export class UserPreference extends Schema.Class<UserPreference>("UserPreference
     description: "null while the user has never stored preferences (the defaults apply)."
   })
 }) {}
+
+/** What a PUT stores: omitted fields take their defaults (PUT replaces the whole resource). */
+export const preferenceFields = (input: PreferenceInput) => ({
+  email_enabled: input.email_enabled ?? true,
+  sms_enabled: input.sms_enabled ?? true,
+  push_enabled: input.push_enabled ?? true,
+  quiet_hours_start: input.quiet_hours_start ?? null,
+  quiet_hours_end: input.quiet_hours_end ?? null,
+  timezone: canonicalTimeZone(input.timezone ?? "UTC") ?? "UTC"
+})
 
 export const defaultPreference = (userId: UserId): UserPreference =>
   new UserPreference({

@@ -19,14 +19,22 @@ export const VariableName = Schema.String.pipe(
   })
 )
 
+const VariableDescription = Schema.String.pipe(Schema.maxLength(500))
+
 export const TemplateVariable = Schema.Struct({
   name: VariableName,
-  required: Schema.optionalWith(Schema.Boolean, { default: () => true }),
-  description: Schema.optional(Schema.String.pipe(Schema.maxLength(500)))
+  required: Schema.Boolean,
+  description: Schema.optional(VariableDescription)
 }).annotations({ identifier: "TemplateVariable" })
 export type TemplateVariable = typeof TemplateVariable.Type
 
-const TemplateVariables = Schema.Array(TemplateVariable).pipe(
+export const TemplateVariableInput = Schema.Struct({
+  name: VariableName,
+  required: Schema.optional(Schema.Boolean.annotations({ default: true })),
+  description: Schema.optional(VariableDescription)
+}).annotations({ identifier: "TemplateVariableInput" })
+
+const TemplateVariables = Schema.Array(TemplateVariableInput).pipe(
   Schema.maxItems(100),
   Schema.filter((variables) => {
     const seen = new Set<string>()
@@ -47,12 +55,12 @@ const Body = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100_000))
 export const TemplateInput = Schema.Struct({
   name: TemplateName,
   type: Channel,
-  subject: Schema.optionalWith(Schema.NullOr(Subject), { default: () => null }),
+  subject: Schema.optional(Schema.NullOr(Subject)),
   body: Body,
-  variables: Schema.optionalWith(TemplateVariables, { default: () => [] })
+  variables: Schema.optional(TemplateVariables)
 }).pipe(
   Schema.filter((input) =>
-    input.type === "email" && input.subject === null
+    input.type === "email" && (input.subject === null || input.subject === undefined)
       ? { path: ["subject"], message: "subject is required for email templates" }
       : true
   ),
@@ -73,6 +81,27 @@ export const TemplateInput = Schema.Struct({
   })
 )
 export type TemplateInput = typeof TemplateInput.Type
+
+/** A template input with every default applied: what gets stored. */
+export interface TemplateFields {
+  readonly name: string
+  readonly type: Channel
+  readonly subject: string | null
+  readonly body: string
+  readonly variables: ReadonlyArray<TemplateVariable>
+}
+
+export const templateFields = (input: TemplateInput): TemplateFields => ({
+  name: input.name,
+  type: input.type,
+  subject: input.subject ?? null,
+  body: input.body,
+  variables: (input.variables ?? []).map((v) => ({
+    name: v.name,
+    required: v.required ?? true,
+    ...(v.description === undefined ? {} : { description: v.description })
+  }))
+})
 
 export class Template extends Schema.Class<Template>("Template")({
   id: TemplateId,

@@ -71,7 +71,6 @@ export const NodeServerLive = Layer.unwrapEffect(
       HttpServer.withLogAddress,
       Layer.provide(RoutesLive),
       Layer.provide(MigrationsLive),
-      Layer.provide(NodeHttpServer.layer(() => server, { port: config.port, host: config.host })),
       HttpMiddleware.withTracerDisabledWhen((request) => request.url.startsWith("/health/") || request.url === "/metrics")
     )
     const drain = Layer.scopedDiscard(
@@ -90,7 +89,10 @@ export const NodeServerLive = Layer.unwrapEffect(
         )
       })
     )
-    return drain.pipe(Layer.provide(serve))
+    return drain.pipe(
+      Layer.provide(serve),
+      Layer.provideMerge(NodeHttpServer.layer(() => server, { port: config.port, host: config.host }))
+    )
   })
 )
 

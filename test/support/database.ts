@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import pg from "pg"
+
+export interface TestDatabase {
+  readonly kind: string
+  readonly url: string
+  readonly stop: () => Promise<void>
+}
+
+const fromEnvironment = async (serverUrl: string): Promise<TestDatabase> => {
+  const name = `ns_test_${Date.now()}_${process.pid}`
+  const admin = new pg.Client({ connectionString: serverUrl })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  await admin.end()
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  return {
+    kind: `DATABASE_URL (fresh database ${name} on ${url.host})`,
+    url: url.toString(),
+    stop: async () => {
+      const client = new pg.Client({ connectionString: serverUrl })
+      await client.connect()
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await client.end()
+    }
+  }
+}
+
+const fromTestcontainers = async (): Promise<TestDatabase | undefined> => {
+  try {
+    const { PostgreSqlContainer } = await import("@testcontainers/postgresql")
+    const container = await new PostgreSqlContainer("postgres:16-alpine").start()
+    return {
+      kind: `testcontainers (${container.getHost()}:${container.getPort()})`,
+      url: container.getConnectionUri(),
+      stop: async () => {
+        await container.stop()
+      }
+    }
+  } catch (error) {
+    console.log(`[tests] no Docker engine for testcontainers: ${error instanceof Error ? error.message : String(error)}`)
+    return undefined
+  }
+}
+
+const fromPglite = async (): Promise<TestDatabase> => {
+  const { PGlite } = await import("@electric-sql/pglite")
+  const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket")
+  const dir = mkdtempSync(join(tmpdir(), "ns-pglite-"))
+  const db = await PGlite.create(join(dir, "data"))
+  const server = new PGLiteSocketServer({ db, path: join(dir, ".s.PGSQL.5432") })
+  await server.start()
+  return {
+    kind: `PGlite (embedded, ${dir})`,
+    url: `postgres://postgres@localhost/postgres?host=${encodeURIComponent(dir)}`,
+    stop: async () => {
+      await server.stop()
+      await db.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+export const startDatabase = async (): Promise<TestDatabase> => {
+  const fromEnv = process.env.DATABASE_URL
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnvironment(fromEnv)
+  return (await fromTestcontainers()) ?? (await fromPglite())
+}

@@ -1,0 +1,107 @@
+import { FetchHttpClient, HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
+import { makeClient } from "@notification-service/domain"
+import { DatabaseLive, TelemetryLive } from "@notification-service/core"
+import { Lifecycle, NodeServerLive, ServicesLive } from "@notification-service/server"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import { inject } from "vitest"
+
+/** Keys every test server accepts. `hashed` is configured by its SHA-256 only. */
+export const keys = {
+  admin: "test-admin-key-0123456789",
+  reader: "test-reader-key-0123456789",
+  hashed: "test-hashed-key-0123456789"
+} as const
+
+// sha256("test-hashed-key-0123456789")
+const hashedKeyDigest = "a15e229f46f262635a5c099863ebcb4f517a1dff3c43efb6d78ed950cd15fba4"
+
+export const apiKeysConfig = (hashedDigest: string = hashedKeyDigest) =>
+  [
+    `admin:${keys.admin}:*`,
+    `reader:${keys.reader}:notifications:read,templates:read,preferences:read`,
+    `hashed:sha256-${hashedDigest}:templates:read`
+  ].join(";")
+
+export interface TestServer {
+  readonly baseUrl: string
+  readonly lifecycle: Lifecycle
+}
+
+export class TestServerInfo extends Effect.Tag("test/TestServerInfo")<TestServerInfo, TestServer>() {}
+
+/**
+ * The real server (same layers as `main.ts`) on a random port against the run's test database.
+ * Migrations ran once in the global setup.
+ */
+export const testServer = (env: Record<string, string> = {}) => {
+  const config = new Map<string, string>([
+    ["DATABASE_URL", inject("databaseUrl")],
+    ["DATABASE_POOL_SIZE", inject("databaseKind").startsWith("PGlite") ? "1" : "5"],
+    ["RUN_MIGRATIONS", "false"],
+    ["PORT", "0"],
+    ["HOST", "127.0.0.1"],
+    ["API_KEYS", apiKeysConfig()],
+    ["SHUTDOWN_GRACE_PERIOD", "2 seconds"],
+    ...Object.entries(env)
+  ])
+  const info = Layer.effect(
+    TestServerInfo,
+    Effect.gen(function* () {
+      const server = yield* HttpServer.HttpServer
+      const lifecycle = yield* Lifecycle
+      const address = server.address
+      const port = address._tag === "TcpAddress" ? address.port : 0
+      return { baseUrl: `http://127.0.0.1:${port}`, lifecycle }
+    })
+  )
+  return info.pipe(
+    Layer.provide(NodeServerLive),
+    Layer.provideMerge(ServicesLive),
+    Layer.provideMerge(Lifecycle.Default),
+    Layer.provide(DatabaseLive),
+    Layer.provide(TelemetryLive),
+    Layer.provide(Logger.minimumLogLevel(LogLevel.Warning)),
+    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(config))),
+    Layer.provideMerge(FetchHttpClient.layer)
+  )
+}
+
+/** The typed client of the contract, authenticated with `key`. */
+export const client = (key: string = keys.admin) =>
+  Effect.gen(function* () {
+    const { baseUrl } = yield* TestServerInfo
+    return yield* makeClient({
+      baseUrl,
+      transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(key))
+    })
+  })
+
+/** Raw HTTP for what the typed client cannot send: bad bodies, missing headers. */
+export const raw = (path: string, init: RequestInit = {}) =>
+  Effect.gen(function* () {
+    const { baseUrl } = yield* TestServerInfo
+    const response = yield* Effect.promise(() => fetch(`${baseUrl}${path}`, init))
+    const text = yield* Effect.promise(() => response.text())
+    const body: unknown = text.length > 0 && /json/.test(response.headers.get("content-type") ?? "") ? JSON.parse(text) : text
+    return { status: response.status, headers: response.headers, body }
+  })
+
+export const authorized = (key: string = keys.admin, headers: Record<string, string> = {}) => ({
+  authorization: `Bearer ${key}`,
+  ...headers
+})
+
+export const json = (method: string, body: unknown, key: string = keys.admin): RequestInit => ({
+  method,
+  headers: authorized(key, { "content-type": "application/json" }),
+  body: JSON.stringify(body)
+})
+
+let counter = 0
+/** Distinct per test file and call, so tests sharing one database never see each other's rows. */
+export const unique = (prefix: string) => `${prefix}_${process.pid}_${Date.now().toString(36)}_${(counter++).toString(36)}`
+export const uniqueUserId = () => Math.floor(Math.random() * 1_000_000_000) + 1
