@@ -1,7 +1,7 @@
-import { describe, expect, layer } from "@effect/vitest"
+import { describe, expect } from "@effect/vitest"
 import type { TemplateInput } from "@notification-service/domain"
 import * as Effect from "effect/Effect"
-import { client, json, keys, raw, testServer, unique } from "./support/server.js"
+import { client, json, keys, raw, withServer, unique } from "./support/server.js"
 
 const emailTemplate = (name: string): TemplateInput => ({
   name,
@@ -14,7 +14,7 @@ const emailTemplate = (name: string): TemplateInput => ({
   ]
 })
 
-layer(testServer())("templates", (it) => {
+withServer()("templates", (it) => {
   it.effect("creates, reads, replaces (bumping the version) and soft-deletes a template", () =>
     Effect.gen(function* () {
       const api = yield* client()
@@ -146,7 +146,7 @@ layer(testServer())("templates", (it) => {
 })
 
 describe("templates need their scopes", () => {
-  layer(testServer())((it) => {
+  withServer()((it) => {
     it.effect("a read-only key may list but not create (403 naming the scope)", () =>
       Effect.gen(function* () {
         const reader = yield* client(keys.reader)

@@ -1,3 +1,4 @@
+import { layer } from "@effect/vitest"
 import { FetchHttpClient, HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
 import { makeClient } from "@notification-service/domain"
 import { DatabaseLive, TelemetryLive } from "@notification-service/core"
@@ -7,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import pg from "pg"
 import { inject } from "vitest"
 
 /** Keys every test server accepts. `hashed` is configured by its SHA-256 only. */
@@ -70,6 +72,13 @@ export const testServer = (env: Record<string, string> = {}) => {
   )
 }
 
+/**
+ * Tests sharing one real server. The server runs on the real clock: under the TestClock every row
+ * would be created at the epoch.
+ */
+export const withServer = (env: Record<string, string> = {}) =>
+  layer(testServer(env), { excludeTestServices: true, timeout: "60 seconds" })
+
 /** The typed client of the contract, authenticated with `key`. */
 export const client = (key: string = keys.admin) =>
   Effect.gen(function* () {
@@ -100,6 +109,18 @@ export const json = (method: string, body: unknown, key: string = keys.admin): R
   headers: authorized(key, { "content-type": "application/json" }),
   body: JSON.stringify(body)
 })
+
+/** Reads the test database directly, to check what the API cannot show (e.g. the outbox). */
+export const query = <Row>(text: string, values: ReadonlyArray<unknown> = []) =>
+  Effect.acquireUseRelease(
+    Effect.promise(async () => {
+      const connection = new pg.Client({ connectionString: inject("databaseUrl") })
+      await connection.connect()
+      return connection
+    }),
+    (connection) => Effect.promise(() => connection.query(text, [...values]).then((result) => result.rows as Array<Row>)),
+    (connection) => Effect.promise(() => connection.end())
+  )
 
 let counter = 0
 /** Distinct per test file and call, so tests sharing one database never see each other's rows. */
