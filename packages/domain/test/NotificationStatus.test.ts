@@ -1,11 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import {
-  allStatuses,
-  canTransition,
-  isTerminal,
-  NotificationStatus,
-  transition
-} from "@notification-service/domain"
+import { allStatuses, canTransition, isTerminal, NotificationStatus, transition } from "@notification-service/domain"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as fc from "fast-check"
@@ -134,7 +128,10 @@ describe("NotificationStatus", () => {
 
   it("non-terminal statuses allow at least one move to another status", () => {
     for (const from of statuses.filter((s) => !expectedTerminal.has(s))) {
-      expect(statuses.some((to) => to !== from && canTransition(from, to)), from).toBe(true)
+      expect(
+        statuses.some((to) => to !== from && canTransition(from, to)),
+        from
+      ).toBe(true)
     }
   })
 

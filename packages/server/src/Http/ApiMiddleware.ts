@@ -1,13 +1,12 @@
 import {
-  FileSystem,
   HttpApiBuilder,
   HttpApiError,
   HttpApp,
-  HttpIncomingMessage,
   HttpServerRequest,
   HttpServerResponse
 } from "@effect/platform"
 import { RouteNotFound } from "@effect/platform/HttpServerError"
+import { NodeHttpServerRequest } from "@effect/platform-node"
 import {
   type ApiProblem,
   BadRequest,
@@ -21,18 +20,70 @@ import { HttpConfig } from "@notification-service/core"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import type { IncomingMessage } from "node:http"
 import { problemResponse } from "./Problems.js"
 import { makeRateLimit } from "./RateLimit.js"
 
 const jsonMediaType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
 
+const hasBody = (method: string) => method === "POST" || method === "PUT" || method === "PATCH"
+
 /**
- * Reads the body once, before the endpoint does, so that size, media type and JSON syntax fail
- * as 413, 415 and 400 problems. The platform caches the text, so the endpoint reuses it.
+ * Reads at most `maxBytes` of the body. Past the cap it stops collecting but lets the rest drain
+ * (the platform's own cap destroys the socket, so the client would never see the 413).
+ */
+const readBounded = (incoming: IncomingMessage, maxBytes: number, tooLarge: PayloadTooLarge) =>
+  Effect.async<string, PayloadTooLarge | BadRequest>((resume) => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    const cleanup = () => {
+      incoming.off("data", onData)
+      incoming.off("end", onEnd)
+      incoming.off("error", onError)
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= maxBytes) return void chunks.push(chunk)
+      cleanup()
+      incoming.resume()
+      resume(Effect.fail(tooLarge))
+    }
+    const onEnd = () => {
+      cleanup()
+      resume(Effect.succeed(Buffer.concat(chunks).toString("utf8")))
+    }
+    const onError = () => {
+      cleanup()
+      resume(Effect.fail(new BadRequest({ detail: "The request body could not be read." })))
+    }
+    incoming.on("data", onData)
+    incoming.once("end", onEnd)
+    incoming.once("error", onError)
+    return Effect.sync(cleanup)
+  })
+
+/** The request as the endpoint will see it: its body already read (and known to be JSON). */
+const withBody = (request: HttpServerRequest.HttpServerRequest, text: string, parsed: unknown) =>
+  new Proxy(request, {
+    get: (target, property, receiver) =>
+      property === "text"
+        ? Effect.succeed(text)
+        : property === "json"
+          ? Effect.succeed(parsed)
+          : Reflect.get(target, property, receiver)
+  })
+
+const closeConnection = HttpApp.appendPreResponseHandler((_request, response) =>
+  Effect.succeed(HttpServerResponse.setHeader(response, "connection", "close"))
+)
+
+/**
+ * Size, media type and JSON syntax of request bodies fail as 413, 415 and 400 problems before any
+ * endpoint runs; the endpoint then decodes the body this guard already read.
  */
 const guardBody = (request: HttpServerRequest.HttpServerRequest, maxBytes: number) =>
   Effect.gen(function* () {
-    if (request.method !== "POST" && request.method !== "PUT" && request.method !== "PATCH") return
+    if (!hasBody(request.method)) return request
     const contentType = request.headers["content-type"] ?? ""
     if (!jsonMediaType.test(contentType)) {
       return yield* new UnsupportedMediaType({
@@ -41,12 +92,11 @@ const guardBody = (request: HttpServerRequest.HttpServerRequest, maxBytes: numbe
     }
     const tooLarge = new PayloadTooLarge({ detail: `Request bodies are limited to ${maxBytes} bytes.` })
     const declared = Number(request.headers["content-length"] ?? "0")
-    if (declared > maxBytes) return yield* tooLarge
-    const text = yield* request.text.pipe(
-      HttpIncomingMessage.withMaxBodySize(Option.some(FileSystem.Size(maxBytes))),
-      Effect.mapError(() => tooLarge)
+    if (declared > maxBytes) return yield* Effect.zipRight(closeConnection, Effect.fail(tooLarge))
+    const text = yield* readBounded(NodeHttpServerRequest.toIncomingMessage(request), maxBytes, tooLarge).pipe(
+      Effect.tapError(() => closeConnection)
     )
-    yield* Effect.try({
+    const parsed = yield* Effect.try({
       try: () => JSON.parse(text) as unknown,
       catch: (error) =>
         new BadRequest({
@@ -54,6 +104,7 @@ const guardBody = (request: HttpServerRequest.HttpServerRequest, maxBytes: numbe
           errors: [{ path: "", message: error instanceof Error ? error.message : "invalid JSON" }]
         })
     })
+    return withBody(request, text, parsed)
   })
 
 const fromDecodeError = (error: HttpApiError.HttpApiDecodeError): BadRequest =>
@@ -100,7 +151,10 @@ export const ApiMiddlewareLive = HttpApiBuilder.middleware(
         const request = yield* HttpServerRequest.HttpServerRequest
         const path = request.url.split("?")[0] ?? request.url
         const guarded = path.startsWith("/api/")
-          ? Effect.zipRight(Effect.zipRight(rateLimit(request), guardBody(request, http.maxBodyBytes)), app)
+          ? rateLimit(request).pipe(
+              Effect.zipRight(guardBody(request, http.maxBodyBytes)),
+              Effect.flatMap((checked) => Effect.provideService(app, HttpServerRequest.HttpServerRequest, checked))
+            )
           : app
         return yield* Effect.catchAllCause(guarded, (cause) => {
           const failure: unknown = Option.getOrUndefined(Cause.failureOption(cause))
