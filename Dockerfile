@@ -26,7 +26,7 @@ COPY packages/workers/package.json packages/workers/
 
 # Compiling needs tsc only: no install script has to run (and none can compile native code in a
 # slim image anyway).
-RUN --mount=type=cache,target=/root/.npm,sharing=locked \
+RUN --mount=type=cache,target=/root/.npm \
     npm ci --ignore-scripts --no-audit --no-fund
 
 COPY tsconfig.base.json tsconfig.build.json ./
@@ -52,7 +52,7 @@ COPY packages/workers/package.json packages/workers/
 
 # Native dependencies (@parcel/watcher, msgpackr-extract) load prebuilt binaries from their
 # platform-specific optional packages; their install scripts are only build-from-source fallbacks.
-RUN --mount=type=cache,target=/root/.npm,sharing=locked \
+RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # ---------------------------------------------------------------------------------------------

@@ -226,3 +226,8 @@ const labelProblemResponse = (response: OpenApiResponse, spec: Record<string, un
 
 const isRef = (node: unknown, ref: string): boolean =>
   node !== null && typeof node === "object" && (node as { $ref?: unknown }).$ref === ref
+
+/** The OpenAPI 3.1 document of the contract, exactly as `GET /openapi.json` serves it. */
+export const openApiDocument = () => OpenApi.fromApi(NotificationApi)
+
+export const renderOpenApi = (): string => `${JSON.stringify(openApiDocument(), null, 2)}\n`
