@@ -4,13 +4,27 @@
 // dependency; npm skips them on other platforms and fetches them on theirs.
 // Usage: node scripts/complete-lockfile.mjs   (run after every `npm install`)
 import { readFileSync, writeFileSync } from "node:fs"
+
 const file = process.argv[2] ?? "package-lock.json"
 const lock = JSON.parse(readFileSync(file, "utf8"))
 const packages = lock.packages
 let added = 0
 const platform = (name) => {
-  const os = ["android","darwin","freebsd","linux","win32","openbsd","sunos","aix","netbsd","openharmony"].find((o) => name.includes(o))
-  const cpu = ["arm64","x64","ia32","arm","riscv64","ppc64","s390x","loong64","mips64el","wasm32"].find((c) => new RegExp(`(^|[-_])${c}($|[-_])`).test(name.split("/").pop()))
+  const os = [
+    "android",
+    "darwin",
+    "freebsd",
+    "linux",
+    "win32",
+    "openbsd",
+    "sunos",
+    "aix",
+    "netbsd",
+    "openharmony"
+  ].find((o) => name.includes(o))
+  const cpu = ["arm64", "x64", "ia32", "arm", "riscv64", "ppc64", "s390x", "loong64", "mips64el", "wasm32"].find((c) =>
+    new RegExp(`(^|[-_])${c}($|[-_])`).test(name.split("/").pop())
+  )
   return { os, cpu }
 }
 for (const [path, entry] of Object.entries(packages)) {

@@ -79,7 +79,11 @@ withServer({ MAX_BODY_BYTES: "2048" })("HTTP surface", (it) => {
       const outside = yield* raw("/nothing")
       expect(outside.status).toBe(404)
       expect(outside.headers.get("content-type")).toBe("application/problem+json")
-      const method = yield* raw("/api/v1/templates", { method: "PATCH", headers: authorized(keys.admin, { "content-type": "application/json" }), body: "{}" })
+      const method = yield* raw("/api/v1/templates", {
+        method: "PATCH",
+        headers: authorized(keys.admin, { "content-type": "application/json" }),
+        body: "{}"
+      })
       expect(method.status).toBe(404)
     })
   )

@@ -1,9 +1,9 @@
-import { describe, expect, it } from "@effect/vitest"
-import * as Effect from "effect/Effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { once } from "node:events"
 import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
 import pg from "pg"
 import { inject } from "vitest"
 import { apiKeysConfig, keys, raw, TestServerInfo, testServer } from "./support/server.js"
@@ -127,7 +127,11 @@ describe("readiness", () => {
           yield* Effect.promise(() => admin.query(`DROP DATABASE ${name} WITH (FORCE)`))
           const after = yield* raw("/health/ready")
           expect(after.status).toBe(503)
-          expect(after.body).toMatchObject({ status: "fail", failing: ["database"], checks: { shutdown: { status: "pass" } } })
+          expect(after.body).toMatchObject({
+            status: "fail",
+            failing: ["database"],
+            checks: { shutdown: { status: "pass" } }
+          })
           const live = yield* raw("/health/live")
           expect(live.status).toBe(200)
           const api = yield* raw("/api/v1/templates", { headers: { authorization: `Bearer ${keys.admin}` } })

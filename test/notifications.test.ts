@@ -2,7 +2,7 @@ import { describe, expect } from "@effect/vitest"
 import type { NotificationId, Template, UserId } from "@notification-service/domain"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
-import { client, json, keys, query, raw, withServer, unique, uniqueUserId } from "./support/server.js"
+import { client, json, keys, query, raw, unique, uniqueUserId, withServer } from "./support/server.js"
 
 const createTemplate = (type: "email" | "sms" | "push" = "email") =>
   Effect.gen(function* () {
@@ -70,7 +70,11 @@ withServer()("notifications", (it) => {
         [accepted.id]
       )
       expect(events).toEqual([
-        { event_type: "notification.requested", user_id: String(userId), payload: expect.objectContaining({ status: "pending" }) }
+        {
+          event_type: "notification.requested",
+          user_id: String(userId),
+          payload: expect.objectContaining({ status: "pending" })
+        }
       ])
     })
   )
@@ -138,7 +142,11 @@ withServer()("notifications", (it) => {
       }
       const badKey = yield* raw("/api/v1/notifications/send", {
         method: "POST",
-        headers: { authorization: `Bearer ${keys.admin}`, "content-type": "application/json", "idempotency-key": "has space" },
+        headers: {
+          authorization: `Bearer ${keys.admin}`,
+          "content-type": "application/json",
+          "idempotency-key": "has space"
+        },
         body: JSON.stringify({ user_id: 1, template_id: template.id, variables: { name: "a", amount: "b" } })
       })
       expect(badKey.status).toBe(400)
@@ -150,7 +158,10 @@ withServer()("notifications", (it) => {
       const api = yield* client()
       const template = yield* createTemplate()
       const accepted = (yield* send(template, uniqueUserId())).body as { id: NotificationId }
-      const sending = yield* api.notifications.updateStatus({ path: { id: accepted.id }, payload: { status: "sending" } })
+      const sending = yield* api.notifications.updateStatus({
+        path: { id: accepted.id },
+        payload: { status: "sending" }
+      })
       expect(sending.status).toBe("sending")
       const sent = yield* api.notifications.updateStatus({
         path: { id: accepted.id },
@@ -158,12 +169,18 @@ withServer()("notifications", (it) => {
       })
       expect(sent.sent_at).not.toBeNull()
       expect(sent.provider_message_id).toBe("msg-1")
-      const delivered = yield* api.notifications.updateStatus({ path: { id: accepted.id }, payload: { status: "delivered" } })
+      const delivered = yield* api.notifications.updateStatus({
+        path: { id: accepted.id },
+        payload: { status: "delivered" }
+      })
       expect(delivered.delivered_at).not.toBeNull()
       expect(delivered.sent_at).toEqual(sent.sent_at)
 
       // Replayed callback: same status, no change.
-      const replay = yield* api.notifications.updateStatus({ path: { id: accepted.id }, payload: { status: "delivered" } })
+      const replay = yield* api.notifications.updateStatus({
+        path: { id: accepted.id },
+        payload: { status: "delivered" }
+      })
       expect(replay.updated_at).toEqual(delivered.updated_at)
 
       const backwards = yield* raw(`/api/v1/notifications/${accepted.id}/status`, json("PUT", { status: "pending" }))
@@ -251,10 +268,16 @@ withServer()("notifications", (it) => {
       } while (cursor !== undefined)
       expect(seen).toEqual(newestFirst)
 
-      const pushOnly = yield* api.notifications.listForUser({ path: { user_id: userId }, urlParams: { channel: "push" } })
+      const pushOnly = yield* api.notifications.listForUser({
+        path: { user_id: userId },
+        urlParams: { channel: "push" }
+      })
       expect(pushOnly.data.map((n) => n.id)).toEqual([ids[4]])
 
-      yield* api.notifications.updateStatus({ path: { id: ids[0] as NotificationId }, payload: { status: "cancelled" } })
+      yield* api.notifications.updateStatus({
+        path: { id: ids[0] as NotificationId },
+        payload: { status: "cancelled" }
+      })
       const cancelled = yield* api.notifications.listForUser({
         path: { user_id: userId },
         urlParams: { status: "cancelled" }

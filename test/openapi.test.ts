@@ -1,6 +1,6 @@
+import { readFileSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
 import { openApiDocument, renderOpenApi } from "@notification-service/domain"
-import { readFileSync } from "node:fs"
 
 describe("OpenAPI document", () => {
   it("the committed docs/api/openapi.json is the generated one (run `npm run openapi`)", () => {
@@ -11,9 +11,9 @@ describe("OpenAPI document", () => {
   it("documents every v1 operation with bearer security and problem details", () => {
     const spec = openApiDocument()
     const operations = Object.entries(spec.paths).flatMap(([path, item]) =>
-      Object.entries(item as Record<string, { operationId?: string; security?: unknown; responses: Record<string, unknown> }>).map(
-        ([method, operation]) => ({ path, method, operation })
-      )
+      Object.entries(
+        item as Record<string, { operationId?: string; security?: unknown; responses: Record<string, unknown> }>
+      ).map(([method, operation]) => ({ path, method, operation }))
     )
     expect(operations.map((o) => `${o.method.toUpperCase()} ${o.path}`).sort()).toEqual(
       [

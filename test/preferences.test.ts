@@ -1,7 +1,7 @@
 import { expect } from "@effect/vitest"
 import type { UserId } from "@notification-service/domain"
 import * as Effect from "effect/Effect"
-import { client, json, keys, raw, withServer, uniqueUserId } from "./support/server.js"
+import { client, json, keys, raw, uniqueUserId, withServer } from "./support/server.js"
 
 withServer()("preferences", (it) => {
   it.effect("answers the defaults for a user who never stored any", () =>

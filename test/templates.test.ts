@@ -1,7 +1,7 @@
 import { describe, expect } from "@effect/vitest"
 import type { TemplateInput } from "@notification-service/domain"
 import * as Effect from "effect/Effect"
-import { client, json, keys, raw, withServer, unique } from "./support/server.js"
+import { client, json, keys, raw, unique, withServer } from "./support/server.js"
 
 const emailTemplate = (name: string): TemplateInput => ({
   name,
@@ -101,7 +101,9 @@ withServer()("templates", (it) => {
       const missing = yield* raw("/api/v1/templates/0192f1c2-1a2b-7c3d-8e4f-5a6b7c8d9e0f", json("GET", undefined))
       expect(missing.status).toBe(404)
       expect(missing.body).toMatchObject({ resource: "template", status: 404 })
-      const malformed = yield* raw("/api/v1/templates/not-a-uuid", { headers: { authorization: `Bearer ${keys.admin}` } })
+      const malformed = yield* raw("/api/v1/templates/not-a-uuid", {
+        headers: { authorization: `Bearer ${keys.admin}` }
+      })
       expect(malformed.status).toBe(400)
       expect(malformed.body).toMatchObject({ errors: [{ path: "id" }] })
       const api = yield* client()
@@ -151,7 +153,10 @@ describe("templates need their scopes", () => {
       Effect.gen(function* () {
         const reader = yield* client(keys.reader)
         yield* reader.templates.list({ urlParams: {} })
-        const denied = yield* raw("/api/v1/templates", json("POST", { name: unique("x"), type: "sms", body: "b" }, keys.reader))
+        const denied = yield* raw(
+          "/api/v1/templates",
+          json("POST", { name: unique("x"), type: "sms", body: "b" }, keys.reader)
+        )
         expect(denied.status).toBe(403)
         expect(denied.body).toMatchObject({ required_scope: "templates:write", status: 403 })
         const hashed = yield* client(keys.hashed)

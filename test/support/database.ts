@@ -41,7 +41,9 @@ const fromTestcontainers = async (): Promise<TestDatabase | undefined> => {
       }
     }
   } catch (error) {
-    console.log(`[tests] no Docker engine for testcontainers: ${error instanceof Error ? error.message : String(error)}`)
+    console.log(
+      `[tests] no Docker engine for testcontainers: ${error instanceof Error ? error.message : String(error)}`
+    )
     return undefined
   }
 }

@@ -29,4 +29,3 @@ export default async function setup(project: TestProject) {
   project.provide("databaseKind", database.kind)
   return database.stop
 }
-

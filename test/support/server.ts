@@ -1,7 +1,7 @@
-import { layer } from "@effect/vitest"
 import { FetchHttpClient, HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
-import { makeClient } from "@notification-service/domain"
+import { layer } from "@effect/vitest"
 import { DatabaseLive, TelemetryLive } from "@notification-service/core"
+import { makeClient } from "@notification-service/domain"
 import { Lifecycle, NodeServerLive, ServicesLive } from "@notification-service/server"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
@@ -95,7 +95,8 @@ export const raw = (path: string, init: RequestInit = {}) =>
     const { baseUrl } = yield* TestServerInfo
     const response = yield* Effect.promise(() => fetch(`${baseUrl}${path}`, init))
     const text = yield* Effect.promise(() => response.text())
-    const body: unknown = text.length > 0 && /json/.test(response.headers.get("content-type") ?? "") ? JSON.parse(text) : text
+    const body: unknown =
+      text.length > 0 && /json/.test(response.headers.get("content-type") ?? "") ? JSON.parse(text) : text
     return { status: response.status, headers: response.headers, body }
   })
 
@@ -118,11 +119,13 @@ export const query = <Row>(text: string, values: ReadonlyArray<unknown> = []) =>
       await connection.connect()
       return connection
     }),
-    (connection) => Effect.promise(() => connection.query(text, [...values]).then((result) => result.rows as Array<Row>)),
+    (connection) =>
+      Effect.promise(() => connection.query(text, [...values]).then((result) => result.rows as Array<Row>)),
     (connection) => Effect.promise(() => connection.end())
   )
 
 let counter = 0
 /** Distinct per test file and call, so tests sharing one database never see each other's rows. */
-export const unique = (prefix: string) => `${prefix}_${process.pid}_${Date.now().toString(36)}_${(counter++).toString(36)}`
+export const unique = (prefix: string) =>
+  `${prefix}_${process.pid}_${Date.now().toString(36)}_${(counter++).toString(36)}`
 export const uniqueUserId = () => Math.floor(Math.random() * 1_000_000_000) + 1

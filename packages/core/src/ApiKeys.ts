@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto"
 import { allScopes, type Principal, Scope } from "@notification-service/domain"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -5,7 +6,6 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { createHash, timingSafeEqual } from "node:crypto"
 import { ApiKeysConfig } from "./AppConfig.js"
 
 export interface ApiKey {

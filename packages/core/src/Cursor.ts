@@ -1,6 +1,6 @@
+import { BadRequest } from "@notification-service/domain"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { BadRequest } from "@notification-service/domain"
 
 /**
  * Keyset cursors are base64url JSON of the last row's sort key. Opaque to clients; decoding a
@@ -11,7 +11,9 @@ export const encodeCursor = (key: ReadonlyArray<string | number>): string =>
 
 const CursorKey = Schema.parseJson(Schema.Tuple(Schema.String, Schema.String))
 
-export const decodeCursor = (cursor: string | undefined): Effect.Effect<readonly [string, string] | undefined, BadRequest> =>
+export const decodeCursor = (
+  cursor: string | undefined
+): Effect.Effect<readonly [string, string] | undefined, BadRequest> =>
   cursor === undefined
     ? Effect.succeed(undefined)
     : Schema.decodeUnknown(CursorKey)(Buffer.from(cursor, "base64url").toString("utf8")).pipe(

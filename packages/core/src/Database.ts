@@ -1,11 +1,11 @@
+import { mkdirSync, rmSync } from "node:fs"
+import { resolve } from "node:path"
+import { PgClient } from "@effect/sql-pg"
 import { PGlite } from "@electric-sql/pglite"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
-import { PgClient } from "@effect/sql-pg"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { mkdirSync, rmSync } from "node:fs"
-import { resolve } from "node:path"
 import { DatabaseConfig } from "./AppConfig.js"
 
 /**

@@ -3,9 +3,9 @@ import {
   defaultLimit,
   InvalidTransition,
   type ListNotificationsParams,
+  NotFound,
   Notification,
   type NotificationId,
-  NotFound,
   type PageOf,
   type SendNotification,
   type Template,
@@ -22,11 +22,12 @@ import { decodeCursor } from "./Cursor.js"
 import { NotificationRepo } from "./NotificationRepo.js"
 import { Outbox } from "./Outbox.js"
 import { toPage } from "./Pagination.js"
-import { Templates } from "./Templates.js"
 import { TemplateRepo } from "./TemplateRepo.js"
+import { Templates } from "./Templates.js"
 import { makeUuidv7 } from "./Uuid.js"
 
-const notFound = (id: string) => new NotFound({ resource: "notification", detail: `Notification ${id} does not exist.` })
+const notFound = (id: string) =>
+  new NotFound({ resource: "notification", detail: `Notification ${id} does not exist.` })
 
 /** Why a template cannot serve this request; empty when it can. Pure, so it is unit-tested alone. */
 export const checkTemplateUse = (
@@ -118,12 +119,17 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
             payload: { notification_id: notification.id, status: notification.status }
           })
         ).pipe(sql.withTransaction)
-        yield* Effect.annotateCurrentSpan({ "notification.id": notification.id, "notification.channel": notification.channel })
+        yield* Effect.annotateCurrentSpan({
+          "notification.id": notification.id,
+          "notification.channel": notification.channel
+        })
         return notification
       }).pipe(Effect.withSpan("Notifications.send"))
 
     const get = (id: NotificationId) =>
-      repo.findById(id).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound(id)), onSome: Effect.succeed })))
+      repo
+        .findById(id)
+        .pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound(id)), onSome: Effect.succeed })))
 
     const listForUser = (userId: UserId, params: ListNotificationsParams) =>
       Effect.gen(function* () {
@@ -161,7 +167,8 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
           status: update.status,
           error_message: update.error_message ?? current.error_message,
           provider_message_id: update.provider_message_id ?? current.provider_message_id,
-          sent_at: update.status === "sent" || update.status === "delivered" ? (current.sent_at ?? now) : current.sent_at,
+          sent_at:
+            update.status === "sent" || update.status === "delivered" ? (current.sent_at ?? now) : current.sent_at,
           delivered_at: update.status === "delivered" ? now : current.delivered_at,
           failed_at: update.status === "failed" || update.status === "bounced" ? now : current.failed_at,
           updated_at: now

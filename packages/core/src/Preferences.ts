@@ -1,6 +1,12 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { defaultPreference, type PreferenceInput, preferenceFields, UserId, UserPreference } from "@notification-service/domain"
+import {
+  defaultPreference,
+  type PreferenceInput,
+  preferenceFields,
+  UserId,
+  UserPreference
+} from "@notification-service/domain"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"

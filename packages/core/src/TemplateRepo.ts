@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Channel, Template, TemplateId, type TemplateFields, TemplateVariable } from "@notification-service/domain"
+import { Channel, Template, type TemplateFields, TemplateId, TemplateVariable } from "@notification-service/domain"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"

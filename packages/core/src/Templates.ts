@@ -1,15 +1,15 @@
+import type { SqlError } from "@effect/sql/SqlError"
 import {
   Conflict,
   defaultLimit,
-  templateFields,
   type ListTemplatesParams,
   NotFound,
   type PageOf,
   type Template,
   type TemplateId,
-  type TemplateInput
+  type TemplateInput,
+  templateFields
 } from "@notification-service/domain"
-import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { decodeCursor } from "./Cursor.js"
@@ -17,11 +17,9 @@ import { toPage } from "./Pagination.js"
 import { isUniqueViolation } from "./Sql.js"
 import { TemplateRepo } from "./TemplateRepo.js"
 
-const notFound = (id: string) =>
-  new NotFound({ resource: "template", detail: `Template ${id} does not exist.` })
+const notFound = (id: string) => new NotFound({ resource: "template", detail: `Template ${id} does not exist.` })
 
-const duplicateName = (name: string) =>
-  new Conflict({ detail: `A template named '${name}' already exists.` })
+const duplicateName = (name: string) => new Conflict({ detail: `A template named '${name}' already exists.` })
 
 const orDuplicate =
   (name: string) =>
@@ -33,7 +31,9 @@ export class Templates extends Effect.Service<Templates>()("core/Templates", {
     const repo = yield* TemplateRepo
 
     const get = (id: TemplateId) =>
-      repo.findById(id).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound(id)), onSome: Effect.succeed })))
+      repo
+        .findById(id)
+        .pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound(id)), onSome: Effect.succeed })))
 
     const list = (params: ListTemplatesParams) =>
       Effect.gen(function* () {
@@ -51,10 +51,12 @@ export class Templates extends Effect.Service<Templates>()("core/Templates", {
     const create = (input: TemplateInput) => repo.insert(templateFields(input)).pipe(orDuplicate(input.name))
 
     const update = (id: TemplateId, input: TemplateInput) =>
-      repo.update(id, templateFields(input)).pipe(
-        orDuplicate(input.name),
-        Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound(id)), onSome: Effect.succeed }))
-      )
+      repo
+        .update(id, templateFields(input))
+        .pipe(
+          orDuplicate(input.name),
+          Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound(id)), onSome: Effect.succeed }))
+        )
 
     const remove = (id: TemplateId) =>
       repo.softDelete(id).pipe(Effect.flatMap((deleted) => (deleted ? Effect.void : Effect.fail(notFound(id)))))

@@ -1,6 +1,6 @@
+import { randomBytes } from "node:crypto"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import { randomBytes } from "node:crypto"
 
 /**
  * RFC 9562 UUIDv7: 48 bits of Unix milliseconds, then random bits. Ids of rows created close

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto"
 import { describe, expect, it } from "@effect/vitest"
 import { ApiKeys, parseApiKeys, sha256 } from "@notification-service/core"
 import type { Scope } from "@notification-service/domain"
@@ -7,7 +8,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as fc from "fast-check"
-import { createHash } from "node:crypto"
 
 const everyScope: ReadonlyArray<Scope> = [
   "notifications:read",
@@ -115,10 +115,11 @@ describe("parseApiKeys", () => {
       fc.constant<"*">("*"),
       fc.uniqueArray(fc.constantFrom(...everyScope), { minLength: 1, maxLength: 6 })
     )
-    const entriesArb = fc.uniqueArray(
-      fc.record({ id: idArb, key: keyArb, hashed: fc.boolean(), scopes: scopesArb }),
-      { selector: (e) => e.id, minLength: 1, maxLength: 8 }
-    )
+    const entriesArb = fc.uniqueArray(fc.record({ id: idArb, key: keyArb, hashed: fc.boolean(), scopes: scopesArb }), {
+      selector: (e) => e.id,
+      minLength: 1,
+      maxLength: 8
+    })
     fc.assert(
       fc.property(entriesArb, fc.constantFrom(";", "\n", " ; ", "\n\n"), (entries, separator) => {
         const text = entries

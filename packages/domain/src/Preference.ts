@@ -36,7 +36,10 @@ export const PreferenceInput = Schema.Struct({
     const start = p.quiet_hours_start ?? null
     const end = p.quiet_hours_end ?? null
     if ((start === null) !== (end === null)) {
-      return { path: ["quiet_hours_end"], message: "quiet_hours_start and quiet_hours_end are set together or not at all" }
+      return {
+        path: ["quiet_hours_end"],
+        message: "quiet_hours_start and quiet_hours_end are set together or not at all"
+      }
     }
     if (start !== null && start === end) {
       return { path: ["quiet_hours_end"], message: "quiet hours must not start and end at the same time" }

@@ -11,7 +11,9 @@ export const problemTypeBase = "https://notification-service.dev/problems/"
 export const ProblemContentType = "application/problem+json"
 
 export const FieldError = Schema.Struct({
-  path: Schema.String.annotations({ description: "JSON pointer-like path of the offending field, e.g. `recipient.phone`." }),
+  path: Schema.String.annotations({
+    description: "JSON pointer-like path of the offending field, e.g. `recipient.phone`."
+  }),
   message: Schema.String
 }).annotations({ identifier: "FieldError" })
 export type FieldError = typeof FieldError.Type
@@ -33,7 +35,10 @@ const wireSchema = <Self extends { readonly _tag: string }, I extends { readonly
   self: Schema.Schema<Self, I>,
   fields: Schema.Struct.Fields,
   meta: ProblemMeta<Status>
-): Schema.Schema<Self, Omit<I, "_tag"> & { readonly type: string; readonly title: string; readonly status: Status }> => {
+): Schema.Schema<
+  Self,
+  Omit<I, "_tag"> & { readonly type: string; readonly title: string; readonly status: Status }
+> => {
   const type = `${problemTypeBase}${meta.slug}`
   const tag = tagOf(self)
   const wire = Schema.Struct({
@@ -82,7 +87,8 @@ export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", B
     status: 400,
     slug: "bad-request",
     title: "Bad request",
-    description: "The request could not be read: malformed JSON, or a path, query or header value of the wrong shape. `errors` lists each offending field."
+    description:
+      "The request could not be read: malformed JSON, or a path, query or header value of the wrong shape. `errors` lists each offending field."
   })
 }
 
@@ -120,7 +126,8 @@ export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", problem
     status: 409,
     slug: "conflict",
     title: "Conflict",
-    description: "The request conflicts with the current state: a duplicate name, or a request with the same idempotency key still in flight."
+    description:
+      "The request conflicts with the current state: a duplicate name, or a request with the same idempotency key still in flight."
   })
 }
 
@@ -164,7 +171,8 @@ export class Unprocessable extends Schema.TaggedError<Unprocessable>()("Unproces
     status: 422,
     slug: "unprocessable",
     title: "Unprocessable request",
-    description: "The request is well-formed but cannot be carried out: e.g. missing template variables, or a template of another channel. `errors` lists each reason."
+    description:
+      "The request is well-formed but cannot be carried out: e.g. missing template variables, or a template of another channel. `errors` lists each reason."
   })
 }
 

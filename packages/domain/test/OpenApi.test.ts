@@ -39,7 +39,10 @@ const handMadeSpec = () => ({
     "/things/{id}": {
       get: {
         responses: {
-          "404": { description: "Already problem+json", content: { "application/problem+json": { schema: ref("NotFoundProblem") } } },
+          "404": {
+            description: "Already problem+json",
+            content: { "application/problem+json": { schema: ref("NotFoundProblem") } }
+          },
           "422": { description: "Untitled problem", content: json(ref("UntitledProblem")) }
         }
       }
@@ -170,9 +173,9 @@ const handMadeResponses = (
   path: string,
   method: string
 ): Record<string, Record<string, unknown>> => {
-  const operation = (spec.paths as Record<string, Record<string, { responses: Record<string, Record<string, unknown>> }>>)[
-    path
-  ]?.[method]
+  const operation = (
+    spec.paths as Record<string, Record<string, { responses: Record<string, Record<string, unknown>> }>>
+  )[path]?.[method]
   if (operation === undefined) throw new Error(`no ${method} ${path}`)
   return operation.responses
 }

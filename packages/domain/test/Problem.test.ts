@@ -244,18 +244,23 @@ describe("problem details", () => {
 
   it("round-trips arbitrary NotFound and Forbidden field values", () => {
     fc.assert(
-      fc.property(fc.string(), fc.string(), fc.option(fc.string(), { nil: undefined }), (detail, resource, instance) => {
-        const error = new NotFound(instance === undefined ? { detail, resource } : { detail, resource, instance })
-        const body = Schema.encodeSync(NotFound.Problem)(error)
-        expect(body.type).toBe(`${base}not-found`)
-        expect(body.status).toBe(404)
-        expect("_tag" in body).toBe(false)
-        const back = Schema.decodeUnknownSync(NotFound.Problem)(JSON.parse(JSON.stringify(body)))
-        expect(back).toBeInstanceOf(NotFound)
-        expect(back.detail).toBe(detail)
-        expect(back.resource).toBe(resource)
-        expect(back.instance).toBe(instance)
-      })
+      fc.property(
+        fc.string(),
+        fc.string(),
+        fc.option(fc.string(), { nil: undefined }),
+        (detail, resource, instance) => {
+          const error = new NotFound(instance === undefined ? { detail, resource } : { detail, resource, instance })
+          const body = Schema.encodeSync(NotFound.Problem)(error)
+          expect(body.type).toBe(`${base}not-found`)
+          expect(body.status).toBe(404)
+          expect("_tag" in body).toBe(false)
+          const back = Schema.decodeUnknownSync(NotFound.Problem)(JSON.parse(JSON.stringify(body)))
+          expect(back).toBeInstanceOf(NotFound)
+          expect(back.detail).toBe(detail)
+          expect(back.resource).toBe(resource)
+          expect(back.instance).toBe(instance)
+        }
+      )
     )
     fc.assert(
       fc.property(fc.string(), fc.string(), (detail, required_scope) => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import {
-  canonicalTimeZone,
   Cursor,
+  canonicalTimeZone,
   Email,
   Limit,
   ListNotificationsParams,
@@ -17,8 +17,8 @@ import {
   Template,
   TemplateInput,
   TemplateName,
-  templateFields,
   TimeZone,
+  templateFields,
   UpdateStatus,
   UserId,
   UserIdFromString,

@@ -15,7 +15,9 @@ export const loader = PgMigrator.fromRecord(migrations)
 export const runMigrations = PgMigrator.run({ loader }).pipe(
   Effect.tap((applied) =>
     applied.length > 0
-      ? Effect.logInfo("migrations applied").pipe(Effect.annotateLogs({ migrations: applied.map(([id, name]) => `${id}_${name}`) }))
+      ? Effect.logInfo("migrations applied").pipe(
+          Effect.annotateLogs({ migrations: applied.map(([id, name]) => `${id}_${name}`) })
+        )
       : Effect.logDebug("schema up to date")
   ),
   Effect.provide(NodeContext.layer),

@@ -1,11 +1,11 @@
-import { allScopes } from "@notification-service/domain"
-import { ApiKeys, DatabaseConfig, parseApiKeys, sha256 } from "@notification-service/core"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { ApiKeys, DatabaseConfig, parseApiKeys, sha256 } from "@notification-service/core"
+import { allScopes } from "@notification-service/domain"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 
 /**
  * `API_KEYS` when set. Otherwise, on the embedded database only, a demo key with every scope:
@@ -24,7 +24,9 @@ export const ApiKeysLive = Layer.unwrapEffect(
     const file = join(database.dataDir, "demo-api-key.sha256")
     if (existsSync(file)) {
       const hash = readFileSync(file, "utf8").trim()
-      yield* Effect.logInfo(`demo API key: the one printed at first start (its hash is in ${file}; delete it for a new key)`)
+      yield* Effect.logInfo(
+        `demo API key: the one printed at first start (its hash is in ${file}; delete it for a new key)`
+      )
       return ApiKeys.layer(parseApiKeys(`demo:sha256-${hash}:*`))
     }
     const key = `ns_demo_${randomBytes(24).toString("base64url")}`

@@ -1,6 +1,6 @@
+import { createServer } from "node:http"
 import { HttpApiBuilder, HttpApiSwagger, HttpMiddleware, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { NotificationApi } from "@notification-service/domain"
 import {
   DatabaseConfig,
   DatabaseLive,
@@ -11,11 +11,11 @@ import {
   TelemetryLive,
   Templates
 } from "@notification-service/core"
+import { NotificationApi } from "@notification-service/domain"
 import { runMigrations } from "@notification-service/migrations"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { createServer } from "node:http"
 import { ApiKeysLive } from "./DemoKey.js"
 import { ApiMiddlewareLive } from "./Http/ApiMiddleware.js"
 import { AuthenticationLive } from "./Http/Authentication.js"
@@ -71,7 +71,9 @@ export const NodeServerLive = Layer.unwrapEffect(
       HttpServer.withLogAddress,
       Layer.provide(RoutesLive),
       Layer.provide(MigrationsLive),
-      HttpMiddleware.withTracerDisabledWhen((request) => request.url.startsWith("/health/") || request.url === "/metrics")
+      HttpMiddleware.withTracerDisabledWhen(
+        (request) => request.url.startsWith("/health/") || request.url === "/metrics"
+      )
     )
     const drain = Layer.scopedDiscard(
       Effect.gen(function* () {

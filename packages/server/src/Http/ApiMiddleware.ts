@@ -1,12 +1,8 @@
-import {
-  HttpApiBuilder,
-  HttpApiError,
-  HttpApp,
-  HttpServerRequest,
-  HttpServerResponse
-} from "@effect/platform"
+import type { IncomingMessage } from "node:http"
+import { HttpApiBuilder, HttpApiError, HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { RouteNotFound } from "@effect/platform/HttpServerError"
 import { NodeHttpServerRequest } from "@effect/platform-node"
+import { HttpConfig } from "@notification-service/core"
 import {
   type ApiProblem,
   BadRequest,
@@ -16,11 +12,9 @@ import {
   Unauthorized,
   UnsupportedMediaType
 } from "@notification-service/domain"
-import { HttpConfig } from "@notification-service/core"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type { IncomingMessage } from "node:http"
 import { problemResponse } from "./Problems.js"
 import { makeRateLimit } from "./RateLimit.js"
 
@@ -174,9 +168,15 @@ export const ApiMiddlewareLive = HttpApiBuilder.middleware(
           return Effect.zipRight(
             Effect.logError("unhandled failure", cause),
             Effect.succeed(
-              problemResponse(500, "internal", "Internal server error", "The request failed unexpectedly; it was logged.", {
-                instance: path
-              })
+              problemResponse(
+                500,
+                "internal",
+                "Internal server error",
+                "The request failed unexpectedly; it was logged.",
+                {
+                  instance: path
+                }
+              )
             )
           )
         })

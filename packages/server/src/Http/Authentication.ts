@@ -1,5 +1,5 @@
-import { Authentication, CurrentPrincipal, Forbidden, type Scope, Unauthorized } from "@notification-service/domain"
 import { ApiKeys } from "@notification-service/core"
+import { Authentication, CurrentPrincipal, Forbidden, type Scope, Unauthorized } from "@notification-service/domain"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -18,8 +18,7 @@ export const AuthenticationLive = Layer.effect(
                 detail: "Send a valid API key as `Authorization: Bearer <key>`."
               })
             ),
-          onSome: (principal) =>
-            Effect.as(Effect.annotateCurrentSpan("api_key.id", principal.keyId), principal)
+          onSome: (principal) => Effect.as(Effect.annotateCurrentSpan("api_key.id", principal.keyId), principal)
         })
     }
   })

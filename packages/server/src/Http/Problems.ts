@@ -1,6 +1,6 @@
 import { HttpServerResponse } from "@effect/platform"
-import { ProblemContentType, problemTypeBase, ServiceUnavailable } from "@notification-service/domain"
 import { SqlError } from "@effect/sql/SqlError"
+import { ProblemContentType, problemTypeBase, ServiceUnavailable } from "@notification-service/domain"
 import * as Effect from "effect/Effect"
 
 /** A problem response written directly, for failures outside any endpoint's declared errors. */

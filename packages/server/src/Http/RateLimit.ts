@@ -1,8 +1,8 @@
 import { RateLimiter } from "@effect/experimental"
 import * as RedisRateLimiter from "@effect/experimental/RateLimiter/Redis"
 import { HttpApp, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { TooManyRequests } from "@notification-service/domain"
 import { ApiKeys, RateLimitConfig } from "@notification-service/core"
+import { TooManyRequests } from "@notification-service/domain"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -50,7 +50,9 @@ export const rateLimitHeaders = (options: {
 })
 
 const appendHeaders = (headers: Record<string, string>) =>
-  HttpApp.appendPreResponseHandler((_request, response) => Effect.succeed(HttpServerResponse.setHeaders(response, headers)))
+  HttpApp.appendPreResponseHandler((_request, response) =>
+    Effect.succeed(HttpServerResponse.setHeaders(response, headers))
+  )
 
 /**
  * Spends one request of the caller's budget: per API key when the bearer token is a known key,

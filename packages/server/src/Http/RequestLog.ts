@@ -40,7 +40,10 @@ export const requestLog = <E, R>(app: HttpApp.Default<E, R>) =>
     const draining = yield* lifecycle.isDraining
     yield* HttpApp.appendPreResponseHandler((_request, response) =>
       Effect.succeed(
-        HttpServerResponse.setHeaders(response, draining ? { "x-request-id": requestId, connection: "close" } : { "x-request-id": requestId })
+        HttpServerResponse.setHeaders(
+          response,
+          draining ? { "x-request-id": requestId, connection: "close" } : { "x-request-id": requestId }
+        )
       )
     )
     span?.attribute("http.request_id", requestId)

@@ -1,6 +1,6 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { NotificationApi } from "@notification-service/domain"
 import { Templates } from "@notification-service/core"
+import { NotificationApi } from "@notification-service/domain"
 import * as Effect from "effect/Effect"
 import { requireScope } from "./Authentication.js"
 import { orUnavailable } from "./Problems.js"

@@ -1,7 +1,7 @@
-import { renderOpenApi } from "@notification-service/domain"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
 import { fileURLToPath } from "node:url"
+import { renderOpenApi } from "@notification-service/domain"
 
 /** `npm run openapi`: regenerates the committed document that the drift test compares against. */
 const target = fileURLToPath(new URL("../../../../docs/api/openapi.json", import.meta.url))
