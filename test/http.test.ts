@@ -44,6 +44,14 @@ withServer({ MAX_BODY_BYTES: "2048" })("HTTP surface", (it) => {
       expect(malformed.status).toBe(400)
       expect(malformed.body).toMatchObject({ detail: "The request body is not valid JSON." })
 
+      const proto = yield* raw("/api/v1/preferences/user/5", {
+        method: "PUT",
+        headers: authorized(keys.admin, { "content-type": "application/json" }),
+        body: '{"timezone": "UTC", "__proto__": {"sms_enabled": false}}'
+      })
+      expect(proto.status).toBe(400)
+      expect(proto.body).toMatchObject({ detail: "Keys named __proto__ are not accepted." })
+
       const empty = yield* raw("/api/v1/templates", {
         method: "POST",
         headers: authorized(keys.admin, { "content-type": "application/json; charset=utf-8" })

@@ -1,37 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { once } from "node:events"
-import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import pg from "pg"
 import { inject } from "vitest"
+import { freePort, waitFor } from "./support/process.js"
 import { apiKeysConfig, keys, raw, TestServerInfo, testServer } from "./support/server.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const probe = createServer()
-    probe.once("error", reject)
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address()
-      probe.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
-
-const waitFor = async (url: string, status: number, timeoutMs: number) => {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const ok = await fetch(url).then(
-      (r) => r.status === status,
-      () => false
-    )
-    if (ok) return
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error(`${url} did not answer ${status} within ${timeoutMs}ms`)
-}
 
 const startProcess = (port: number): ChildProcess =>
   spawn(process.execPath, ["--import", "tsx", "--conditions=source", "packages/server/src/main.ts"], {

@@ -36,6 +36,9 @@ export const parseApiKeys = (text: string): ReadonlyArray<ApiKey> => {
       throw new Error(`API_KEYS entry ${index + 1} must look like id:credential:scope,scope`)
     }
     const hashed = /^sha256-([0-9a-fA-F]{64})$/.exec(credential)
+    if (hashed === null && credential.startsWith("sha256-")) {
+      throw new Error(`API_KEYS entry '${id}': a hashed credential is sha256- and 64 hex digits`)
+    }
     if (hashed === null && credential.length < 16) {
       throw new Error(`API_KEYS entry '${id}': keys must be at least 16 characters`)
     }
@@ -82,7 +85,10 @@ export class ApiKeys extends Context.Tag("core/ApiKeys")<
     ApiKeys,
     Effect.gen(function* () {
       const text = yield* ApiKeysConfig
-      const keys = yield* Effect.try(() => (Option.isSome(text) ? parseApiKeys(Redacted.value(text.value)) : []))
+      const keys = yield* Effect.try({
+        try: () => (Option.isSome(text) ? parseApiKeys(Redacted.value(text.value)) : []),
+        catch: (error) => (error instanceof Error ? error : new Error(String(error)))
+      })
       return ApiKeys.make(keys)
     }).pipe(Effect.orDie)
   )

@@ -36,8 +36,11 @@ export const startEmbeddedPostgres = (dataDir: string) =>
     Effect.orDie
   )
 
-/** `DATABASE_URL` when set, else the embedded PGlite under `DATA_DIR`. */
-export const DatabaseLive = Layer.unwrapScoped(
+/**
+ * `DATABASE_URL` when set, else the embedded PGlite under `DATA_DIR`. The pool is built on top of
+ * the embedded server so that it closes first: PGlite stopping under a live pool spins the CPU.
+ */
+export const DatabaseLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const config = yield* DatabaseConfig
     if (Option.isSome(config.url)) {
@@ -47,14 +50,13 @@ export const DatabaseLive = Layer.unwrapScoped(
         applicationName: "notification-service"
       })
     }
-    const { dir } = yield* startEmbeddedPostgres(config.dataDir)
     return PgClient.layer({
-      host: dir,
+      host: resolve(config.dataDir),
       port: embeddedPort,
       database: "postgres",
       username: "postgres",
       maxConnections: 1,
       applicationName: "notification-service"
-    })
+    }).pipe(Layer.provide(Layer.scopedDiscard(startEmbeddedPostgres(config.dataDir))))
   })
 )

@@ -38,11 +38,13 @@ export const checkTemplateUse = (
   if (request.channel !== undefined && request.channel !== template.type) {
     problems.push({
       path: "channel",
-      message: `template '${template.name}' is a ${template.type} template and cannot be sent as ${request.channel}`
+      message: `template '${template.name}' is for ${template.type} and cannot be sent as ${request.channel}`
     })
   }
   for (const variable of template.variables) {
-    const value = request.variables?.[variable.name]
+    // Own keys only: a variable named `constructor` must not be satisfied by Object.prototype.
+    const variables = request.variables ?? {}
+    const value = Object.hasOwn(variables, variable.name) ? variables[variable.name] : undefined
     if (variable.required && (value === undefined || value === null)) {
       problems.push({ path: `variables.${variable.name}`, message: `required by template '${template.name}'` })
     }

@@ -232,9 +232,7 @@ describe("ApiKeys.fromConfig", () => {
     })
   )
 
-  // KNOWN BUG (src/ApiKeys.ts, fromConfig): `Effect.try(thunk)` wraps the parse error in an
-  // UnknownException whose message is "An unknown error occurred in Effect.try", so the logged
-  // cause does not say why start-up stopped, contrary to the doc comment. Fails until fixed.
+  // Regression: the parse error used to be wrapped in an UnknownException without its reason.
   it.effect("a malformed API_KEYS stops start-up with the reason in the logged cause", () =>
     Effect.gen(function* () {
       const exit = yield* Effect.exit(load([["API_KEYS", "svc:short:*"]]))
@@ -242,4 +240,10 @@ describe("ApiKeys.fromConfig", () => {
       expect(Cause.pretty(exit.cause)).toContain("API_KEYS entry 'svc': keys must be at least 16 characters")
     })
   )
+})
+
+describe("hashed credentials", () => {
+  it("refuses a sha256- credential that is not 64 hex digits instead of taking it as a plain key", () => {
+    expect(() => parseApiKeys(`svc:sha256-${"a".repeat(63)}:*`)).toThrow(/64 hex digits/)
+  })
 })

@@ -27,5 +27,8 @@ export const UserId = Schema.Int.pipe(
 )
 export type UserId = typeof UserId.Type
 
-/** The same id as it appears in a URL path. */
-export const UserIdFromString = Schema.compose(Schema.NumberFromString, UserId)
+/** The same id as it appears in a URL path: plain decimal digits only (no `0x10`, `1e3`, ` 42`). */
+export const UserIdFromString = Schema.compose(
+  Schema.String.pipe(Schema.pattern(/^[1-9]\d{0,15}$/, { message: () => "must be a positive integer" })),
+  Schema.compose(Schema.NumberFromString, UserId)
+)

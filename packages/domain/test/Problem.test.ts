@@ -163,7 +163,9 @@ describe("problem details", () => {
 
   it("covers eleven problem classes with distinct type URIs", () => {
     expect(cases).toHaveLength(11)
-    expect(new Set(cases.map((c) => c.wire.type)).size).toBe(11)
+    const encodedTypes = cases.map((c) => (encode(c, c.make()) as { type: unknown }).type)
+    expect(new Set(encodedTypes).size).toBe(11)
+    for (const type of encodedTypes) expect(String(type).startsWith(problemTypeBase)).toBe(true)
   })
 
   describe.each(cases)("$name", (c) => {

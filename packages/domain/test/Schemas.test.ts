@@ -112,10 +112,15 @@ const sendExtrasArb = fc.record(
       maxKeys: 5,
       noNullPrototype: true
     }),
-    metadata: fc.dictionary(fc.string({ maxLength: 10 }), fc.integer(), {
-      maxKeys: 5,
-      noNullPrototype: true
-    }),
+    // `__proto__` keys are refused at the HTTP edge (a decoded object cannot hold them as data).
+    metadata: fc.dictionary(
+      fc.string({ maxLength: 10 }).filter((key) => key !== "__proto__"),
+      fc.integer(),
+      {
+        maxKeys: 5,
+        noNullPrototype: true
+      }
+    ),
     recipient: fc.oneof(
       fc.record({ email: fc.constant("ada@example.com") }),
       fc.record({ phone: phoneArb }),
@@ -974,5 +979,14 @@ describe("PreferenceInput", () => {
         expect(Schema.encodeSync(PreferenceInput)(Schema.decodeUnknownSync(PreferenceInput)(input))).toEqual(input)
       })
     )
+  })
+})
+
+describe("UserIdFromString (path parameter)", () => {
+  it("accepts plain decimal ids only", () => {
+    expect(Schema.decodeUnknownSync(UserIdFromString)("42")).toBe(42)
+    for (const bad of ["0x10", "1e3", " 42", "+7", "007", "42.0", "0", "-1", ""]) {
+      expect(Either.isLeft(Schema.decodeUnknownEither(UserIdFromString)(bad)), bad).toBe(true)
+    }
   })
 })

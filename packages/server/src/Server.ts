@@ -67,13 +67,18 @@ export const NodeServerLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const config = yield* HttpConfig
     const server = createServer({ keepAliveTimeout: 5_000 })
+    // Listen only once migrations are done and the routes exist: the platform listens while
+    // building its layer and attaches the handler later, and a request arriving in between hangs.
+    const listener = NodeHttpServer.layer(() => server, { port: config.port, host: config.host }).pipe(
+      Layer.provide(MigrationsLive)
+    )
     const serve = HttpApiBuilder.serve(requestLog).pipe(
       HttpServer.withLogAddress,
-      Layer.provide(RoutesLive),
-      Layer.provide(MigrationsLive),
       HttpMiddleware.withTracerDisabledWhen(
         (request) => request.url.startsWith("/health/") || request.url === "/metrics"
-      )
+      ),
+      Layer.provideMerge(listener),
+      Layer.provide(RoutesLive)
     )
     const drain = Layer.scopedDiscard(
       Effect.gen(function* () {
@@ -91,10 +96,7 @@ export const NodeServerLive = Layer.unwrapEffect(
         )
       })
     )
-    return drain.pipe(
-      Layer.provide(serve),
-      Layer.provideMerge(NodeHttpServer.layer(() => server, { port: config.port, host: config.host }))
-    )
+    return drain.pipe(Layer.provideMerge(serve))
   })
 )
 

@@ -56,6 +56,20 @@ const readBounded = (incoming: IncomingMessage, maxBytes: number, tooLarge: Payl
     return Effect.sync(cleanup)
   })
 
+/**
+ * `__proto__` is a legal JSON key, but decoding it into an object sets the object's prototype:
+ * the value would vanish from the stored data and surface as inherited properties instead.
+ */
+const refuseProtoKeys = (key: string, value: unknown): unknown => {
+  if (key === "__proto__") {
+    throw new BadRequest({
+      detail: "Keys named __proto__ are not accepted.",
+      errors: [{ path: key, message: "reserved key" }]
+    })
+  }
+  return value
+}
+
 /** The request as the endpoint will see it: its body already read (and known to be JSON). */
 const withBody = (request: HttpServerRequest.HttpServerRequest, text: string, parsed: unknown) =>
   new Proxy(request, {
@@ -91,12 +105,14 @@ const guardBody = (request: HttpServerRequest.HttpServerRequest, maxBytes: numbe
       Effect.tapError(() => closeConnection)
     )
     const parsed = yield* Effect.try({
-      try: () => JSON.parse(text) as unknown,
+      try: () => JSON.parse(text, refuseProtoKeys) as unknown,
       catch: (error) =>
-        new BadRequest({
-          detail: "The request body is not valid JSON.",
-          errors: [{ path: "", message: error instanceof Error ? error.message : "invalid JSON" }]
-        })
+        error instanceof BadRequest
+          ? error
+          : new BadRequest({
+              detail: "The request body is not valid JSON.",
+              errors: [{ path: "", message: error instanceof Error ? error.message : "invalid JSON" }]
+            })
     })
     return withBody(request, text, parsed)
   })

@@ -1,0 +1,78 @@
+import { spawn } from "node:child_process"
+import { once } from "node:events"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "@effect/vitest"
+import { freePort, waitFor } from "./support/process.js"
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+
+/** `npm start` without DATABASE_URL: PGlite under DATA_DIR, a demo key printed once. */
+const start = (port: number, dataDir: string) => {
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir }
+  delete env.DATABASE_URL
+  delete env.API_KEYS
+  delete env.REDIS_URL
+  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=source", "packages/server/src/main.ts"], {
+    cwd: root,
+    env,
+    stdio: ["ignore", "pipe", "inherit"]
+  })
+  let output = ""
+  child.stdout.on("data", (chunk: Buffer) => {
+    output += chunk.toString("utf8")
+    if (process.env.DEBUG_EMBEDDED) process.stderr.write(chunk)
+  })
+  return { child, output: () => output }
+}
+
+const stop = async (child: ReturnType<typeof start>["child"]) => {
+  const exited = once(child, "exit")
+  child.kill("SIGTERM")
+  const [code] = await exited
+  return code
+}
+
+describe("embedded default", () => {
+  it("runs on PGlite with no database configured, keeps data and the demo key across restarts", {
+    timeout: 90_000
+  }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "ns-embedded-"))
+    try {
+      const port = await freePort()
+      const base = `http://127.0.0.1:${port}`
+      const first = start(port, dataDir)
+      await waitFor(`${base}/health/ready`, 200, 60_000)
+      const key = /Demo API key[^\n]*\n\s*\n\s*(\S+)/.exec(first.output())?.[1]
+      expect(key).toMatch(/^ns_demo_/)
+      expect(first.output()).toContain('"migrations applied"')
+      const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" }
+      const created = await fetch(`${base}/api/v1/templates`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ name: "welcome", type: "sms", body: "Welcome {name}", variables: [{ name: "name" }] })
+      })
+      expect(created.status).toBe(201)
+      const sent = await fetch(`${base}/api/v1/notifications/send`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ user_id: 1, template_name: "welcome", variables: { name: "Ada" } })
+      })
+      expect(sent.status).toBe(202)
+      expect(await stop(first.child)).toBe(0)
+
+      const second = start(port, dataDir)
+      await waitFor(`${base}/health/ready`, 200, 60_000)
+      expect(second.output()).not.toContain(key)
+      const listed = await fetch(`${base}/api/v1/notifications/user/1`, { headers })
+      expect(listed.status).toBe(200)
+      const page = (await listed.json()) as { data: Array<{ status: string; channel: string }> }
+      expect(page.data).toMatchObject([{ status: "pending", channel: "sms" }])
+      expect(await stop(second.child)).toBe(0)
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+})
