@@ -2,7 +2,7 @@ import { describe, expect } from "@effect/vitest"
 import type { NotificationId, Template, UserId } from "@notification-service/domain"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
-import { client, json, keys, query, raw, unique, uniqueUserId, withServer } from "./support/server.js"
+import { client, json, keys, onPglite, query, raw, unique, uniqueUserId, withServer } from "./support/server.js"
 
 const createTemplate = (type: "email" | "sms" | "push" = "email") =>
   Effect.gen(function* () {
@@ -215,7 +215,7 @@ withServer()("notifications", (it) => {
     })
   )
 
-  it.effect("serializes concurrent status updates on one notification", () =>
+  it.effect.skipIf(onPglite)("serializes concurrent status updates on one notification", () =>
     Effect.gen(function* () {
       const template = yield* createTemplate()
       const accepted = (yield* send(template, uniqueUserId())).body as { id: string }

@@ -53,7 +53,8 @@ const fromPglite = async (): Promise<TestDatabase> => {
   const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket")
   const dir = mkdtempSync(join(tmpdir(), "ns-pglite-"))
   const db = await PGlite.create(join(dir, "data"))
-  const server = new PGLiteSocketServer({ db, path: join(dir, ".s.PGSQL.5432") })
+  // Every test worker opens its own pool; PGlite queues their queries on its one session.
+  const server = new PGLiteSocketServer({ db, path: join(dir, ".s.PGSQL.5432"), maxConnections: 100 })
   await server.start()
   return {
     kind: `PGlite (embedded, ${dir})`,

@@ -124,6 +124,12 @@ export const query = <Row>(text: string, values: ReadonlyArray<unknown> = []) =>
     (connection) => Effect.promise(() => connection.end())
   )
 
+/**
+ * PGlite (the last-resort test database) is a single session: no row locks between connections
+ * and no second database. Tests of those behaviours need a PostgreSQL server.
+ */
+export const onPglite = inject("databaseKind").startsWith("PGlite")
+
 let counter = 0
 /** Distinct per test file and call, so tests sharing one database never see each other's rows. */
 export const unique = (prefix: string) =>

@@ -22,7 +22,8 @@ export const startEmbeddedPostgres = (dataDir: string) =>
       const socket = `${dir}/.s.PGSQL.${embeddedPort}`
       rmSync(socket, { force: true })
       const db = await PGlite.create(`${dir}/pglite`)
-      const server = new PGLiteSocketServer({ db, path: socket })
+      // The pool uses one connection; a few spare slots let it reconnect while an old one closes.
+      const server = new PGLiteSocketServer({ db, path: socket, maxConnections: 4 })
       await server.start()
       return { db, server, dir }
     }),
