@@ -61,6 +61,27 @@ describe("embedded default", () => {
         body: JSON.stringify({ user_id: 1, template_name: "welcome", variables: { name: "Ada" } })
       })
       expect(sent.status).toBe(202)
+      // One JSON log line per request, with what an operator needs to find it again. The line
+      // travels through a pipe, so give it a moment to arrive.
+      for (let i = 0; i < 20 && !first.output().includes('"status":202'); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      const requestLines = first
+        .output()
+        .split("\n")
+        .filter((line) => line.includes('"http request"'))
+        .map((line) => JSON.parse(line) as { annotations: Record<string, unknown> })
+      expect(requestLines.map((line) => line.annotations)).toContainEqual(
+        expect.objectContaining({
+          method: "POST",
+          route: "/api/v1/notifications/send",
+          path: "/api/v1/notifications/send",
+          status: 202,
+          duration_ms: expect.any(Number),
+          request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+          trace_id: expect.stringMatching(/^[0-9a-f]{32}$/)
+        })
+      )
       expect(await stop(first.child)).toBe(0)
 
       const second = start(port, dataDir)

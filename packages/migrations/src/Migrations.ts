@@ -11,7 +11,10 @@ export const migrations = {
 
 export const loader = PgMigrator.fromRecord(migrations)
 
-/** Runs pending migrations under Postgres' advisory lock (safe with several replicas starting at once). */
+/**
+ * Runs pending migrations in one transaction holding an exclusive lock on the migrations table:
+ * replicas starting together wait, then find the schema current.
+ */
 export const runMigrations = PgMigrator.run({ loader }).pipe(
   Effect.tap((applied) =>
     applied.length > 0
