@@ -40,8 +40,11 @@ const NotificationRow = Schema.Struct({
   updated_at: Schema.DateTimeUtcFromDate
 })
 
+// The row schema has just validated every field; the class would validate them all again.
 const toNotifications = (rows: ReadonlyArray<unknown>) =>
-  Effect.map(decodeRows(NotificationRow)(rows), (decoded) => decoded.map((row) => new Notification(row)))
+  Effect.map(decodeRows(NotificationRow)(rows), (decoded) =>
+    decoded.map((row) => new Notification(row, { disableValidation: true }))
+  )
 
 const date = (value: DateTime.Utc | null): Date | null => (value === null ? null : new Date(value.epochMillis))
 const json = (value: unknown): string | null => (value === null ? null : JSON.stringify(value))

@@ -30,8 +30,11 @@ const PreferenceRow = Schema.Struct({
   updated_at: Schema.DateTimeUtcFromDate
 })
 
+// The row schema has just validated every field; the class would validate them all again.
 const toPreference = (rows: ReadonlyArray<unknown>) =>
-  Effect.map(decodeRows(PreferenceRow)(rows), (decoded) => decoded.map((row) => new UserPreference(row)))
+  Effect.map(decodeRows(PreferenceRow)(rows), (decoded) =>
+    decoded.map((row) => new UserPreference(row, { disableValidation: true }))
+  )
 
 export class Preferences extends Effect.Service<Preferences>()("core/Preferences", {
   effect: Effect.gen(function* () {

@@ -20,8 +20,11 @@ const TemplateRow = Schema.Struct({
   updated_at: Schema.DateTimeUtcFromDate
 })
 
+// The row schema has just validated every field; the class would validate them all again.
 const toTemplates = (rows: ReadonlyArray<unknown>) =>
-  Effect.map(decodeRows(TemplateRow)(rows), (decoded) => decoded.map((row) => new Template(row)))
+  Effect.map(decodeRows(TemplateRow)(rows), (decoded) =>
+    decoded.map((row) => new Template(row, { disableValidation: true }))
+  )
 
 const first = <A>(rows: ReadonlyArray<A>): Option.Option<A> => Option.fromNullable(rows[0])
 
