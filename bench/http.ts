@@ -144,8 +144,8 @@ notifications through the \`(user_id, created_at DESC, id DESC)\` index.
 
 Findings (2026-11-23): repositories first built their \`Schema.Class\` results with \`new Notification(row)\`,
 which validates every field again after the row schema already had: 8.2 ms of CPU per 50 rows.
-Constructing with \`disableValidation\` took the list from 88 to 207 req/s (p50 205 → 91 ms) and
-send from 257 to 337 req/s on this machine.
+Constructing with \`disableValidation\` took the list from 88 to 154–207 req/s (p50 205 → 91–123 ms) and
+send from 257 to 273–337 req/s on this machine (three runs; runs vary by about 25% here).
 `
   )
   console.log(table)
