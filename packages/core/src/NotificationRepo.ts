@@ -1,13 +1,10 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import {
-  Channel,
+  type Channel,
   Notification,
-  NotificationId,
-  NotificationStatus,
-  Priority,
-  Recipient,
-  TemplateId,
+  type NotificationId,
+  type NotificationStatus,
   UserId
 } from "@notification-service/domain"
 import type * as DateTime from "effect/DateTime"
@@ -16,22 +13,10 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { decodeRows, IntFromPg } from "./Sql.js"
 
-const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
-
+/** The API's fields, as `pg` returns them: `bigint` as text, `timestamptz` as `Date`. */
 const NotificationRow = Schema.Struct({
-  id: NotificationId,
+  ...Notification.fields,
   user_id: Schema.compose(IntFromPg, UserId),
-  template_id: Schema.NullOr(TemplateId),
-  template_version: Schema.NullOr(Schema.Int),
-  channel: Channel,
-  status: NotificationStatus,
-  priority: Priority,
-  recipient: Schema.NullOr(Recipient),
-  variables: JsonObject,
-  metadata: JsonObject,
-  status_reason: Schema.NullOr(Schema.String),
-  error_message: Schema.NullOr(Schema.String),
-  provider_message_id: Schema.NullOr(Schema.String),
   scheduled_at: Schema.NullOr(Schema.DateTimeUtcFromDate),
   sent_at: Schema.NullOr(Schema.DateTimeUtcFromDate),
   delivered_at: Schema.NullOr(Schema.DateTimeUtcFromDate),

@@ -19,14 +19,12 @@ const HourMinute = Schema.transform(Schema.String, Schema.String, {
   encode: (time) => time
 })
 
+/** The API's fields, as `pg` returns them: `bigint` as text, `time` as `HH:MM:SS`, `timestamptz` as `Date`. */
 const PreferenceRow = Schema.Struct({
+  ...UserPreference.fields,
   user_id: Schema.compose(IntFromPg, UserId),
-  email_enabled: Schema.Boolean,
-  sms_enabled: Schema.Boolean,
-  push_enabled: Schema.Boolean,
   quiet_hours_start: Schema.NullOr(HourMinute),
   quiet_hours_end: Schema.NullOr(HourMinute),
-  timezone: Schema.String,
   updated_at: Schema.DateTimeUtcFromDate
 })
 

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Channel, Template, type TemplateFields, TemplateId, TemplateVariable } from "@notification-service/domain"
+import { type Channel, Template, type TemplateFields, type TemplateId } from "@notification-service/domain"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -8,14 +8,9 @@ import * as Schema from "effect/Schema"
 import { decodeRows, likePrefix } from "./Sql.js"
 import { makeUuidv7 } from "./Uuid.js"
 
+/** The API's fields, as `pg` returns them: `timestamptz` as `Date`. */
 const TemplateRow = Schema.Struct({
-  id: TemplateId,
-  name: Schema.String,
-  type: Channel,
-  subject: Schema.NullOr(Schema.String),
-  body: Schema.String,
-  variables: Schema.Array(TemplateVariable),
-  version: Schema.Int,
+  ...Template.fields,
   created_at: Schema.DateTimeUtcFromDate,
   updated_at: Schema.DateTimeUtcFromDate
 })
