@@ -1,6 +1,6 @@
 import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
-import * as Option from "effect/Option"
+import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 
 /** Every setting the processes read, with its default. The README's table lists them. */
@@ -13,8 +13,7 @@ export const HttpConfig = Config.all({
   ),
   maxBodyBytes: Config.integer("MAX_BODY_BYTES").pipe(Config.withDefault(256 * 1024)),
   shutdownGrace: Config.duration("SHUTDOWN_GRACE_PERIOD").pipe(Config.withDefault(Duration.seconds(20))),
-  preStopDelay: Config.duration("SHUTDOWN_PRESTOP_DELAY").pipe(Config.withDefault(Duration.seconds(0))),
-  publicUrl: Config.option(Config.string("PUBLIC_URL"))
+  preStopDelay: Config.duration("SHUTDOWN_PRESTOP_DELAY").pipe(Config.withDefault(Duration.seconds(0)))
 })
 export type HttpConfig = Config.Config.Success<typeof HttpConfig>
 
@@ -40,5 +39,3 @@ export const TelemetryConfig = Config.all({
 export type TelemetryConfig = Config.Config.Success<typeof TelemetryConfig>
 
 export const ApiKeysConfig: Config.Config<Option.Option<Redacted.Redacted>> = Config.option(Config.redacted("API_KEYS"))
-
-export const isSet = <A>(option: Option.Option<A>): option is Option.Some<A> => Option.isSome(option)
