@@ -48,6 +48,7 @@ describe("embedded default", () => {
       const key = /Demo API key[^\n]*\n\s*\n\s*(\S+)/.exec(first.output())?.[1]
       expect(key).toMatch(/^ns_demo_/)
       expect(first.output()).toContain('"migrations applied"')
+      expect(first.output()).toContain(`"API docs at http://127.0.0.1:${port}/docs"`)
       const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" }
       const created = await fetch(`${base}/api/v1/templates`, {
         method: "POST",

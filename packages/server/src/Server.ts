@@ -83,7 +83,12 @@ export const NodeServerLive = Layer.unwrapEffect(
     const drain = Layer.scopedDiscard(
       Effect.gen(function* () {
         const lifecycle = yield* Lifecycle
+        const { address } = yield* HttpServer.HttpServer
         yield* lifecycle.serving
+        if (address._tag === "TcpAddress") {
+          const host = address.hostname === "0.0.0.0" ? "localhost" : address.hostname
+          yield* Effect.logInfo(`API docs at http://${host}:${address.port}/docs`)
+        }
         yield* Effect.addFinalizer(() =>
           Effect.gen(function* () {
             yield* lifecycle.draining
