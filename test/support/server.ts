@@ -15,6 +15,7 @@ import { inject } from "vitest"
 export const keys = {
   admin: "test-admin-key-0123456789",
   reader: "test-reader-key-0123456789",
+  writer: "test-writer-key-0123456789",
   hashed: "test-hashed-key-0123456789"
 } as const
 
@@ -25,6 +26,7 @@ export const apiKeysConfig = (hashedDigest: string = hashedKeyDigest) =>
   [
     `admin:${keys.admin}:*`,
     `reader:${keys.reader}:notifications:read,templates:read,preferences:read`,
+    `writer:${keys.writer}:notifications:write`,
     `hashed:sha256-${hashedDigest}:templates:read`
   ].join(";")
 

@@ -32,6 +32,14 @@ export const RateLimitConfig = Config.all({
 })
 export type RateLimitConfig = Config.Config.Success<typeof RateLimitConfig>
 
+export const IdempotencyConfig = Config.all({
+  ttl: Config.duration("IDEMPOTENCY_KEY_TTL").pipe(Config.withDefault(Duration.hours(24))),
+  // A key still "in flight" this long after its request began belongs to a request that died.
+  staleAfter: Config.duration("IDEMPOTENCY_STALE_AFTER").pipe(Config.withDefault(Duration.minutes(1))),
+  purgeInterval: Config.duration("IDEMPOTENCY_PURGE_INTERVAL").pipe(Config.withDefault(Duration.minutes(10)))
+})
+export type IdempotencyConfig = Config.Config.Success<typeof IdempotencyConfig>
+
 export const TelemetryConfig = Config.all({
   serviceName: Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("notification-service")),
   otlpEndpoint: Config.option(Config.string("OTEL_EXPORTER_OTLP_ENDPOINT"))

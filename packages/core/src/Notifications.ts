@@ -7,7 +7,7 @@ import {
   Notification,
   type NotificationId,
   type PageOf,
-  type SendNotification,
+  SendNotification,
   type Template,
   transition,
   Unprocessable,
@@ -18,13 +18,19 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { decodeCursor } from "./Cursor.js"
+import { Idempotency, type IdempotencyScope, requestHash } from "./Idempotency.js"
 import { NotificationRepo } from "./NotificationRepo.js"
 import { Outbox } from "./Outbox.js"
 import { toPage } from "./Pagination.js"
 import { TemplateRepo } from "./TemplateRepo.js"
 import { Templates } from "./Templates.js"
 import { makeUuidv7 } from "./Uuid.js"
+
+const encodeNotification = Schema.encodeSync(Notification)
+const encodeSend = Schema.encodeSync(SendNotification)
+const decodeStored = (body: unknown) => Schema.decodeUnknown(Notification)(body).pipe(Effect.orDie)
 
 const notFound = (id: string) =>
   new NotFound({ resource: "notification", detail: `Notification ${id} does not exist.` })
@@ -59,6 +65,7 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
     const templateRepo = yield* TemplateRepo
     const templates = yield* Templates
     const outbox = yield* Outbox
+    const idempotency = yield* Idempotency
 
     const resolveTemplate = (request: SendNotification) =>
       request.template_id !== undefined
@@ -78,7 +85,7 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
             )
           )
 
-    const send = (request: SendNotification) =>
+    const accept = (request: SendNotification, idempotencyScope: IdempotencyScope | undefined) =>
       Effect.gen(function* () {
         const template = yield* resolveTemplate(request)
         const problems = checkTemplateUse(template, request)
@@ -111,7 +118,7 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
           created_at: now,
           updated_at: now
         })
-        yield* Effect.zipRight(
+        yield* Effect.all([
           repo.insert(notification),
           outbox.append({
             eventType: "notification.requested",
@@ -119,13 +126,38 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
             aggregateId: notification.id,
             userId: notification.user_id,
             payload: { notification_id: notification.id, status: notification.status }
-          })
-        ).pipe(sql.withTransaction)
+          }),
+          idempotencyScope === undefined
+            ? Effect.void
+            : idempotency.complete(idempotencyScope, {
+                status: 202,
+                body: encodeNotification(notification),
+                notificationId: notification.id
+              })
+        ]).pipe(sql.withTransaction)
         yield* Effect.annotateCurrentSpan({
           "notification.id": notification.id,
           "notification.channel": notification.channel
         })
         return notification
+      })
+
+    /**
+     * Accepts a notification. With an idempotency key, a repeat of an accepted request answers the
+     * stored notification (`replayed: true`) instead of creating another one.
+     */
+    const send = (request: SendNotification, idempotencyKey?: { readonly apiKeyId: string; readonly key: string }) =>
+      Effect.gen(function* () {
+        if (idempotencyKey === undefined) return { notification: yield* accept(request, undefined), replayed: false }
+        const scope = { ...idempotencyKey, requestHash: requestHash(encodeSend(request)) }
+        const claim = yield* idempotency.claim(scope)
+        if (claim._tag === "Completed") {
+          return { notification: yield* decodeStored(claim.responseBody), replayed: true }
+        }
+        const notification = yield* accept(request, scope).pipe(
+          Effect.onError(() => idempotency.release(scope).pipe(Effect.ignore))
+        )
+        return { notification, replayed: false }
       }).pipe(Effect.withSpan("Notifications.send"))
 
     const get = (id: NotificationId) =>
@@ -188,5 +220,5 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
 
     return { send, get, listForUser, updateStatus } as const
   }),
-  dependencies: [NotificationRepo.Default, TemplateRepo.Default, Templates.Default, Outbox.Default]
+  dependencies: [NotificationRepo.Default, TemplateRepo.Default, Templates.Default, Outbox.Default, Idempotency.Default]
 }) {}

@@ -39,7 +39,7 @@ export class NotificationsGroup extends HttpApiGroup.make("notifications")
       .annotate(OpenApi.Summary, "Accept a notification for delivery")
       .annotate(
         OpenApi.Description,
-        "Validates the request against the template, stores the notification as `pending` and answers 202 with it and its `Location`. Delivery happens asynchronously. Scope: `notifications:write`."
+        "Validates the request against the template, stores the notification as `pending` and answers 202 with it and its `Location`. Delivery happens asynchronously. With an `Idempotency-Key` (kept 24 h, per API key) a repeat of the same request answers the first notification again with `Idempotent-Replayed: true`; the same key with another body is 422, and while the first request is still running, 409. Scope: `notifications:write`."
       )
   )
   .add(

@@ -5,6 +5,8 @@ import {
   DatabaseConfig,
   DatabaseLive,
   HttpConfig,
+  Idempotency,
+  IdempotencyPurgeLive,
   LoggingLive,
   Notifications,
   Preferences,
@@ -44,6 +46,7 @@ export const RoutesLive = Layer.mergeAll(
 /** What the handlers run on; needs a `SqlClient`. */
 export const ServicesLive = Layer.mergeAll(
   Notifications.Default,
+  IdempotencyPurgeLive.pipe(Layer.provide(Idempotency.Default)),
   Templates.Default,
   Preferences.Default,
   ApiKeysLive,

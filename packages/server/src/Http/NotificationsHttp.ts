@@ -1,25 +1,34 @@
 import { HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
 import { Notifications } from "@notification-service/core"
-import { NotificationApi } from "@notification-service/domain"
+import { CurrentPrincipal, NotificationApi } from "@notification-service/domain"
 import * as Effect from "effect/Effect"
 import { requireScope } from "./Authentication.js"
 import { orUnavailable } from "./Problems.js"
 
-const setLocation = (location: string) =>
+const setHeaders = (headers: Record<string, string>) =>
   HttpApp.appendPreResponseHandler((_request, response) =>
-    Effect.succeed(HttpServerResponse.setHeader(response, "location", location))
+    Effect.succeed(HttpServerResponse.setHeaders(response, headers))
   )
 
 export const NotificationsHttpLive = HttpApiBuilder.group(NotificationApi, "notifications", (handlers) =>
   Effect.gen(function* () {
     const notifications = yield* Notifications
     return handlers
-      .handle("send", ({ payload }) =>
-        requireScope("notifications:write").pipe(
-          Effect.zipRight(notifications.send(payload)),
-          Effect.tap((notification) => setLocation(`/api/v1/notifications/${notification.id}`)),
-          orUnavailable
-        )
+      .handle("send", ({ payload, headers }) =>
+        Effect.gen(function* () {
+          yield* requireScope("notifications:write")
+          const principal = yield* CurrentPrincipal
+          const key = headers["idempotency-key"]
+          const { notification, replayed } = yield* notifications.send(
+            payload,
+            key === undefined ? undefined : { apiKeyId: principal.keyId, key }
+          )
+          yield* setHeaders({
+            location: `/api/v1/notifications/${notification.id}`,
+            ...(replayed ? { "idempotent-replayed": "true" } : {})
+          })
+          return notification
+        }).pipe(orUnavailable)
       )
       .handle("get", ({ path }) =>
         requireScope("notifications:read").pipe(Effect.zipRight(notifications.get(path.id)), orUnavailable)
