@@ -9,12 +9,11 @@ export const problemResponse = (
   slug: string,
   title: string,
   detail: string,
-  extra: Record<string, unknown> = {},
-  headers: Record<string, string> = {}
+  extra: Record<string, unknown> = {}
 ) =>
   HttpServerResponse.unsafeJson(
     { type: `${problemTypeBase}${slug}`, title, status, detail, ...extra },
-    { status, contentType: ProblemContentType, headers }
+    { status, contentType: ProblemContentType }
   )
 
 /**
