@@ -2,6 +2,14 @@ import { describe, expect } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { authorized, json, keys, raw, withServer } from "./support/server.js"
 
+/** A body sent exactly as given, with the admin key. */
+const rawBody = (method: string, path: string, contentType: string, body: string | undefined) =>
+  raw(path, {
+    method,
+    headers: authorized(keys.admin, { "content-type": contentType }),
+    ...(body === undefined ? {} : { body })
+  })
+
 withServer({ MAX_BODY_BYTES: "2048" })("HTTP surface", (it) => {
   it.effect("401 with a WWW-Authenticate challenge, without and with a bad key", () =>
     Effect.gen(function* () {
@@ -25,37 +33,27 @@ withServer({ MAX_BODY_BYTES: "2048" })("HTTP surface", (it) => {
 
   it.effect("415 for bodies that are not JSON, 400 for malformed JSON, 413 over the size cap", () =>
     Effect.gen(function* () {
-      const form = yield* raw("/api/v1/templates", {
-        method: "POST",
-        headers: authorized(keys.admin, { "content-type": "text/plain" }),
-        body: "name=x"
-      })
+      const form = yield* rawBody("POST", "/api/v1/templates", "text/plain", "name=x")
       expect(form.status).toBe(415)
       expect(form.body).toMatchObject({ type: "https://notification-service.dev/problems/unsupported-media-type" })
 
       const none = yield* raw("/api/v1/templates", { method: "POST", headers: authorized() })
       expect(none.status).toBe(415)
 
-      const malformed = yield* raw("/api/v1/templates", {
-        method: "POST",
-        headers: authorized(keys.admin, { "content-type": "application/json" }),
-        body: '{"name": '
-      })
+      const malformed = yield* rawBody("POST", "/api/v1/templates", "application/json", '{"name": ')
       expect(malformed.status).toBe(400)
       expect(malformed.body).toMatchObject({ detail: "The request body is not valid JSON." })
 
-      const proto = yield* raw("/api/v1/preferences/user/5", {
-        method: "PUT",
-        headers: authorized(keys.admin, { "content-type": "application/json" }),
-        body: '{"timezone": "UTC", "__proto__": {"sms_enabled": false}}'
-      })
+      const proto = yield* rawBody(
+        "PUT",
+        "/api/v1/preferences/user/5",
+        "application/json",
+        '{"timezone": "UTC", "__proto__": {"sms_enabled": false}}'
+      )
       expect(proto.status).toBe(400)
       expect(proto.body).toMatchObject({ detail: "Keys named __proto__ are not accepted." })
 
-      const empty = yield* raw("/api/v1/templates", {
-        method: "POST",
-        headers: authorized(keys.admin, { "content-type": "application/json; charset=utf-8" })
-      })
+      const empty = yield* rawBody("POST", "/api/v1/templates", "application/json; charset=utf-8", undefined)
       expect(empty.status).toBe(400)
 
       const large = yield* raw("/api/v1/templates", json("POST", { name: "big", type: "sms", body: "x".repeat(4096) }))
