@@ -8,6 +8,7 @@ import {
   ListTemplatesParams,
   Metadata,
   Notification,
+  NotificationStatus,
   Page,
   PhoneE164,
   PreferenceInput,
@@ -660,17 +661,7 @@ describe("Template and Notification wire round trips", () => {
   })
 
   it("Notification: encode(decode(json)) === json", () => {
-    const statusArb = fc.constantFrom(
-      "pending",
-      "scheduled",
-      "sending",
-      "sent",
-      "delivered",
-      "failed",
-      "bounced",
-      "suppressed",
-      "cancelled"
-    )
+    const statusArb = fc.constantFrom(...NotificationStatus.literals)
     const nullable = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: null })
     const notificationArb = fc.record({
       id: uuidArb,
