@@ -47,3 +47,54 @@ export const TelemetryConfig = Config.all({
 export type TelemetryConfig = Config.Config.Success<typeof TelemetryConfig>
 
 export const ApiKeysConfig: Config.Config<Option.Option<Redacted.Redacted>> = Config.option(Config.redacted("API_KEYS"))
+
+/** Retry, bulkhead and timeout settings of one channel, read from `<CHANNEL>_…` (e.g. `EMAIL_RETRY_MAX_ATTEMPTS`). */
+export const channelConfig = (channel: "email" | "sms" | "push") =>
+  Config.nested(
+    Config.all({
+      providers: Config.array(Config.string(), "PROVIDERS").pipe(Config.withDefault(["log"])),
+      retry: Config.all({
+        maxAttempts: Config.integer("RETRY_MAX_ATTEMPTS").pipe(Config.withDefault(3)),
+        baseDelay: Config.duration("RETRY_BASE_DELAY").pipe(Config.withDefault(Duration.millis(500))),
+        backoffFactor: Config.number("RETRY_BACKOFF_FACTOR").pipe(Config.withDefault(2)),
+        maxDelay: Config.duration("RETRY_MAX_DELAY").pipe(Config.withDefault(Duration.seconds(10))),
+        jitter: Config.boolean("RETRY_JITTER").pipe(Config.withDefault(true))
+      }),
+      bulkhead: Config.all({
+        maxConcurrentCalls: Config.integer("BULKHEAD_MAX_CONCURRENT_CALLS").pipe(Config.withDefault(20)),
+        maxWait: Config.duration("BULKHEAD_MAX_WAIT").pipe(Config.withDefault(Duration.seconds(1)))
+      }),
+      timeout: Config.duration("TIMEOUT").pipe(Config.withDefault(Duration.seconds(10)))
+    }),
+    channel.toUpperCase()
+  )
+export type ChannelConfig = Config.Config.Success<ReturnType<typeof channelConfig>>
+
+/** One circuit breaker per provider, all with these settings. */
+export const CircuitBreakerConfig = Config.all({
+  failureThreshold: Config.integer("CIRCUIT_BREAKER_FAILURE_THRESHOLD").pipe(Config.withDefault(5)),
+  resetTimeout: Config.duration("CIRCUIT_BREAKER_RESET_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
+  halfOpenAttempts: Config.integer("CIRCUIT_BREAKER_HALF_OPEN_ATTEMPTS").pipe(Config.withDefault(2))
+})
+export type CircuitBreakerConfig = Config.Config.Success<typeof CircuitBreakerConfig>
+
+export const DeliveryConfig = Config.all({
+  smsMaxSegments: Config.integer("SMS_MAX_SEGMENTS").pipe(Config.withDefault(3)),
+  // A notification that could not be delivered this many provider calls in, or this long after it
+  // was accepted, fails for good instead of waiting for providers to recover.
+  maxAttempts: Config.integer("DELIVERY_MAX_ATTEMPTS").pipe(Config.withDefault(10)),
+  deadline: Config.duration("DELIVERY_DEADLINE").pipe(Config.withDefault(Duration.hours(24))),
+  requeueDelay: Config.duration("DELIVERY_REQUEUE_DELAY").pipe(Config.withDefault(Duration.seconds(30)))
+})
+export type DeliveryConfig = Config.Config.Success<typeof DeliveryConfig>
+
+export const DispatcherConfig = Config.all({
+  enabled: Config.boolean("DISPATCHER_ENABLED").pipe(Config.withDefault(true)),
+  pollInterval: Config.duration("DISPATCHER_POLL_INTERVAL").pipe(Config.withDefault(Duration.seconds(1))),
+  batchSize: Config.integer("DISPATCHER_BATCH_SIZE").pipe(Config.withDefault(100)),
+  concurrency: Config.integer("DISPATCHER_CONCURRENCY").pipe(Config.withDefault(32)),
+  // Longer than the slowest delivery (retries included): a lapsed lease means the dispatcher died.
+  lease: Config.duration("DISPATCHER_LEASE").pipe(Config.withDefault(Duration.minutes(5))),
+  queueMetricsInterval: Config.duration("QUEUE_METRICS_INTERVAL").pipe(Config.withDefault(Duration.seconds(15)))
+})
+export type DispatcherConfig = Config.Config.Success<typeof DispatcherConfig>

@@ -34,6 +34,10 @@ const toNotifications = (rows: ReadonlyArray<unknown>) =>
 const date = (value: DateTime.Utc | null): Date | null => (value === null ? null : new Date(value.epochMillis))
 const json = (value: unknown): string | null => (value === null ? null : JSON.stringify(value))
 
+/** When a notification in this state is due for dispatch: pending now, scheduled at its time. */
+export const defaultDueAt = (n: Notification): Date | null =>
+  n.status === "pending" ? new Date(n.updated_at.epochMillis) : n.status === "scheduled" ? date(n.scheduled_at ?? n.updated_at) : null
+
 export interface NotificationListQuery {
   readonly userId: UserId
   readonly limit: number
@@ -48,18 +52,20 @@ export class NotificationRepo extends Effect.Service<NotificationRepo>()("core/N
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const columns = sql`id, user_id, template_id, template_version, channel, status, priority, recipient, variables,
-      metadata, status_reason, error_message, provider_message_id, scheduled_at, sent_at, delivered_at, failed_at,
-      created_at, updated_at`
+      metadata, status_reason, error_message, provider_message_id, provider, attempts, content, scheduled_at, sent_at,
+      delivered_at, failed_at, created_at, updated_at`
 
-    const insert = (n: Notification): Effect.Effect<void, SqlError> =>
+    /** `dueAt` defaults to when the notification's status says it is due (see `defaultDueAt`). */
+    const insert = (n: Notification, dueAt: Date | null = defaultDueAt(n)): Effect.Effect<void, SqlError> =>
       sql`
         INSERT INTO notifications (id, user_id, template_id, template_version, channel, status, priority, recipient,
-          variables, metadata, status_reason, error_message, provider_message_id, scheduled_at, sent_at, delivered_at,
-          failed_at, created_at, updated_at)
+          variables, metadata, status_reason, error_message, provider_message_id, provider, attempts, content,
+          scheduled_at, sent_at, delivered_at, failed_at, created_at, updated_at, due_at)
         VALUES (${n.id}, ${n.user_id}, ${n.template_id}, ${n.template_version}, ${n.channel}, ${n.status}, ${n.priority},
           ${json(n.recipient)}::jsonb, ${json(n.variables)}::jsonb, ${json(n.metadata)}::jsonb, ${n.status_reason},
-          ${n.error_message}, ${n.provider_message_id}, ${date(n.scheduled_at)}, ${date(n.sent_at)},
-          ${date(n.delivered_at)}, ${date(n.failed_at)}, ${date(n.created_at)}, ${date(n.updated_at)})`.pipe(
+          ${n.error_message}, ${n.provider_message_id}, ${n.provider}, ${n.attempts}, ${json(n.content)}::jsonb,
+          ${date(n.scheduled_at)}, ${date(n.sent_at)}, ${date(n.delivered_at)}, ${date(n.failed_at)},
+          ${date(n.created_at)}, ${date(n.updated_at)}, ${dueAt})`.pipe(
         Effect.asVoid,
         Effect.withSpan("NotificationRepo.insert")
       )
@@ -92,14 +98,66 @@ export class NotificationRepo extends Effect.Service<NotificationRepo>()("core/N
       )
     }
 
-    const updateStatus = (n: Notification): Effect.Effect<void, SqlError> =>
+    /**
+     * Writes every field that changes after creation. `dueAt` is when a pending or scheduled
+     * notification may next be dispatched; `leaseUntil` holds a `sending` one for its dispatcher.
+     */
+    const update = (
+      n: Notification,
+      options: { readonly dueAt?: Date | null; readonly leaseUntil?: Date | null } = {}
+    ): Effect.Effect<void, SqlError> =>
       sql`
         UPDATE notifications SET status = ${n.status}, status_reason = ${n.status_reason},
-          error_message = ${n.error_message}, provider_message_id = ${n.provider_message_id},
+          error_message = ${n.error_message}, provider_message_id = ${n.provider_message_id}, provider = ${n.provider},
+          attempts = ${n.attempts}, content = ${json(n.content)}::jsonb, scheduled_at = ${date(n.scheduled_at)},
           sent_at = ${date(n.sent_at)}, delivered_at = ${date(n.delivered_at)}, failed_at = ${date(n.failed_at)},
-          updated_at = ${date(n.updated_at)}
-        WHERE id = ${n.id}`.pipe(Effect.asVoid, Effect.withSpan("NotificationRepo.updateStatus"))
+          updated_at = ${date(n.updated_at)}, due_at = ${options.dueAt === undefined ? defaultDueAt(n) : options.dueAt},
+          lease_expires_at = ${options.leaseUntil ?? null}
+        WHERE id = ${n.id}`.pipe(Effect.asVoid, Effect.withSpan("NotificationRepo.update"))
 
-    return { insert, findById, findByIdForUpdate, listForUser, updateStatus } as const
+    /**
+     * Ids of notifications a dispatcher may take now, oldest due first: pending or scheduled ones
+     * whose time has come, and `sending` ones whose dispatcher's lease lapsed (it crashed).
+     */
+    const dueIds = (now: DateTime.Utc, limit: number): Effect.Effect<ReadonlyArray<NotificationId>, SqlError> =>
+      sql<{ readonly id: NotificationId }>`
+        (SELECT id, due_at AS at FROM notifications
+          WHERE status IN ('pending', 'scheduled') AND due_at <= ${date(now)} ORDER BY due_at LIMIT ${limit})
+        UNION ALL
+        (SELECT id, lease_expires_at AS at FROM notifications
+          WHERE status = 'sending' AND lease_expires_at <= ${date(now)} ORDER BY lease_expires_at LIMIT ${limit})
+        ORDER BY at LIMIT ${limit}`.pipe(
+        Effect.map((rows) => rows.map((row) => row.id)),
+        Effect.withSpan("NotificationRepo.dueIds")
+      )
+
+    /**
+     * Inside a transaction: locks the notification if it is due and no other dispatcher holds it.
+     * `SKIP LOCKED` makes a competing dispatcher pass over it instead of waiting, and the status
+     * condition makes a second claim of the same notification find nothing.
+     */
+    const claimDue = (id: NotificationId, now: DateTime.Utc): Effect.Effect<Option.Option<Notification>, SqlError> =>
+      sql`
+        SELECT ${columns} FROM notifications
+        WHERE id = ${id} AND ((status IN ('pending', 'scheduled') AND due_at <= ${date(now)})
+          OR (status = 'sending' AND lease_expires_at <= ${date(now)}))
+        FOR UPDATE SKIP LOCKED`.pipe(
+        Effect.flatMap(toNotifications),
+        Effect.map((rows) => Option.fromNullable(rows[0])),
+        Effect.withSpan("NotificationRepo.claimDue")
+      )
+
+    const queueSizes: Effect.Effect<{ readonly pending: number; readonly scheduled: number }, SqlError> = sql<{
+      readonly status: string
+      readonly count: string
+    }>`SELECT status, count(*) AS count FROM notifications WHERE status IN ('pending', 'scheduled') GROUP BY status`.pipe(
+      Effect.map((rows) => {
+        const count = (status: string) => Number(rows.find((row) => row.status === status)?.count ?? 0)
+        return { pending: count("pending"), scheduled: count("scheduled") }
+      }),
+      Effect.withSpan("NotificationRepo.queueSizes")
+    )
+
+    return { insert, findById, findByIdForUpdate, listForUser, update, dueIds, claimDue, queueSizes } as const
   })
 }) {}

@@ -1,14 +1,17 @@
 import { SqlClient } from "@effect/sql"
 import {
+  type Channel,
   defaultLimit,
+  type FieldError,
   InvalidTransition,
   type ListNotificationsParams,
   NotFound,
   Notification,
   type NotificationId,
+  type NotificationStatus,
   type PageOf,
+  type Recipient,
   SendNotification,
-  type Template,
   transition,
   Unprocessable,
   type UpdateStatus,
@@ -20,43 +23,42 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { decodeCursor } from "./Cursor.js"
+import { decide } from "./DeliveryPolicy.js"
+import { DispatchSignal } from "./DispatchSignal.js"
 import { Idempotency, type IdempotencyScope, requestHash } from "./Idempotency.js"
 import { NotificationRepo } from "./NotificationRepo.js"
 import { Outbox } from "./Outbox.js"
 import { toPage } from "./Pagination.js"
+import { Preferences } from "./Preferences.js"
+import { checkTemplateUse, Renderer } from "./Renderer.js"
 import { TemplateRepo } from "./TemplateRepo.js"
 import { Templates } from "./Templates.js"
+import { recordOutcome } from "./DeliveryMetrics.js"
 import { makeUuidv7 } from "./Uuid.js"
 
 const encodeNotification = Schema.encodeSync(Notification)
 const encodeSend = Schema.encodeSync(SendNotification)
 const decodeStored = (body: unknown) => Schema.decodeUnknown(Notification)(body).pipe(Effect.orDie)
 
+const eventOf: Partial<Record<NotificationStatus, string>> = {
+  pending: "accepted",
+  scheduled: "scheduled",
+  suppressed: "suppressed"
+}
+
+const recipientFields = { email: "email", sms: "phone", push: "device_token" } as const
+
+/** A recipient given for another channel cannot be used: say so now rather than fail at delivery. */
+export const checkRecipient = (channel: Channel, recipient: Recipient | undefined): FieldError | undefined => {
+  if (recipient === undefined) return undefined
+  const field = recipientFields[channel]
+  return recipient[field] === undefined
+    ? { path: `recipient.${field}`, message: `recipient.${field} (the recipient names no ${field.replace("_", " ")})` }
+    : undefined
+}
+
 const notFound = (id: string) =>
   new NotFound({ resource: "notification", detail: `Notification ${id} does not exist.` })
-
-/** Why a template cannot serve this request; empty when it can. Pure, so it is unit-tested alone. */
-export const checkTemplateUse = (
-  template: Template,
-  request: Pick<SendNotification, "channel" | "variables">
-): ReadonlyArray<{ readonly path: string; readonly message: string }> => {
-  const problems: Array<{ path: string; message: string }> = []
-  if (request.channel !== undefined && request.channel !== template.type) {
-    problems.push({
-      path: "channel",
-      message: `template '${template.name}' is for ${template.type} and cannot be sent as ${request.channel}`
-    })
-  }
-  for (const variable of template.variables) {
-    // Own keys only: a variable named `constructor` must not be satisfied by Object.prototype.
-    const variables = request.variables ?? {}
-    const value = Object.hasOwn(variables, variable.name) ? variables[variable.name] : undefined
-    if (variable.required && (value === undefined || value === null)) {
-      problems.push({ path: `variables.${variable.name}`, message: `required by template '${template.name}'` })
-    }
-  }
-  return problems
-}
 
 export class Notifications extends Effect.Service<Notifications>()("core/Notifications", {
   effect: Effect.gen(function* () {
@@ -66,6 +68,9 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
     const templates = yield* Templates
     const outbox = yield* Outbox
     const idempotency = yield* Idempotency
+    const renderer = yield* Renderer
+    const preferences = yield* Preferences
+    const signal = yield* DispatchSignal
 
     const resolveTemplate = (request: SendNotification) =>
       request.template_id !== undefined
@@ -95,23 +100,46 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
             errors: problems
           })
         }
+        const recipientProblem = checkRecipient(template.type, request.recipient)
+        if (recipientProblem !== undefined) {
+          return yield* new Unprocessable({
+            detail: `A ${template.type} notification needs a ${recipientProblem.message}.`,
+            errors: [recipientProblem]
+          })
+        }
+        // Rendering now refuses what delivery would refuse (missing or unusable variables, an SMS
+        // over the segment limit) while the caller can still fix it.
+        yield* renderer.render(template, request.variables ?? {})
         const now = yield* DateTime.now
-        const scheduled = request.scheduled_at !== undefined && DateTime.greaterThan(request.scheduled_at, now)
+        const due = request.scheduled_at !== undefined && DateTime.greaterThan(request.scheduled_at, now) ? request.scheduled_at : now
+        const priority = request.priority ?? "normal"
+        const decision = decide({ channel: template.type, priority }, yield* preferences.get(request.user_id), due)
+        const [status, scheduledAt, reason] =
+          decision._tag === "Suppress"
+            ? (["suppressed", request.scheduled_at ?? null, decision.reason] as const)
+            : decision._tag === "Defer"
+              ? (["scheduled", decision.until, decision.reason] as const)
+              : due === now
+                ? (["pending", request.scheduled_at ?? null, null] as const)
+                : (["scheduled", due, null] as const)
         const notification = new Notification({
           id: (yield* makeUuidv7) as NotificationId,
           user_id: request.user_id,
           template_id: template.id,
           template_version: template.version,
           channel: template.type,
-          status: scheduled ? "scheduled" : "pending",
-          priority: request.priority ?? "normal",
+          status,
+          priority,
           recipient: request.recipient ?? null,
           variables: request.variables ?? {},
           metadata: request.metadata ?? {},
-          status_reason: null,
+          status_reason: reason,
           error_message: null,
           provider_message_id: null,
-          scheduled_at: request.scheduled_at ?? null,
+          provider: null,
+          attempts: 0,
+          content: null,
+          scheduled_at: scheduledAt,
           sent_at: null,
           delivered_at: null,
           failed_at: null,
@@ -121,11 +149,18 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
         yield* Effect.all([
           repo.insert(notification),
           outbox.append({
-            eventType: "notification.requested",
+            eventType: `notification.${eventOf[notification.status] ?? "accepted"}`,
             aggregateType: "notification",
             aggregateId: notification.id,
             userId: notification.user_id,
-            payload: { notification_id: notification.id, status: notification.status }
+            payload: {
+              notification_id: notification.id,
+              status: notification.status,
+              notification_type: notification.channel,
+              template_id: notification.template_id,
+              ...(notification.scheduled_at === null ? {} : { scheduled_at: DateTime.formatIso(notification.scheduled_at) }),
+              ...(notification.status_reason === null ? {} : { reason: notification.status_reason })
+            }
           }),
           idempotencyScope === undefined
             ? Effect.void
@@ -135,6 +170,8 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
                 notificationId: notification.id
               })
         ]).pipe(sql.withTransaction)
+        if (notification.status === "pending") yield* signal.wake
+        if (notification.status === "suppressed") yield* recordOutcome(notification.channel, "suppressed")
         yield* Effect.annotateCurrentSpan({
           "notification.id": notification.id,
           "notification.channel": notification.channel
@@ -207,7 +244,7 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
           failed_at: update.status === "failed" || update.status === "bounced" ? now : current.failed_at,
           updated_at: now
         })
-        yield* repo.updateStatus(updated)
+        yield* repo.update(updated)
         yield* outbox.append({
           eventType: `notification.${update.status}`,
           aggregateType: "notification",
@@ -220,5 +257,14 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
 
     return { send, get, listForUser, updateStatus } as const
   }),
-  dependencies: [NotificationRepo.Default, TemplateRepo.Default, Templates.Default, Outbox.Default, Idempotency.Default]
+  dependencies: [
+    NotificationRepo.Default,
+    TemplateRepo.Default,
+    Templates.Default,
+    Outbox.Default,
+    Idempotency.Default,
+    Renderer.Default,
+    Preferences.Default,
+    DispatchSignal.Default
+  ]
 }) {}

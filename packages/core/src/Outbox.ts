@@ -11,6 +11,8 @@ export interface OutboxEvent {
   readonly aggregateId: string
   readonly userId: number
   readonly payload: unknown
+  /** Facts about how the change happened rather than what changed, e.g. `{ provider, message_id }`. */
+  readonly metadata?: Readonly<Record<string, unknown>>
 }
 
 /**
@@ -30,9 +32,10 @@ export class Outbox extends Effect.Service<Outbox>()("core/Outbox", {
           Effect.map(Option.map((span) => `00-${span.traceId}-${span.spanId}-${span.sampled ? "01" : "00"}`))
         )
         yield* sql`
-          INSERT INTO outbox_events (id, event_type, aggregate_type, aggregate_id, user_id, payload, headers, created_at)
+          INSERT INTO outbox_events (id, event_type, aggregate_type, aggregate_id, user_id, payload, metadata, headers,
+            created_at)
           VALUES (${id}, ${event.eventType}, ${event.aggregateType}, ${event.aggregateId}, ${event.userId},
-                  ${JSON.stringify(event.payload)}::jsonb,
+                  ${JSON.stringify(event.payload)}::jsonb, ${JSON.stringify(event.metadata ?? {})}::jsonb,
                   ${JSON.stringify(Option.isSome(traceparent) ? { traceparent: traceparent.value } : {})}::jsonb,
                   ${now})`
         return id

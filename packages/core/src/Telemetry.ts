@@ -1,5 +1,4 @@
 import { NodeSdk } from "@effect/opentelemetry"
-import { PrometheusExporter, PrometheusSerializer } from "@opentelemetry/exporter-prometheus"
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
 import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import * as Config from "effect/Config"
@@ -10,6 +9,7 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import { TelemetryConfig } from "./AppConfig.js"
+import * as PrometheusText from "./PrometheusText.js"
 
 /** Prometheus text exposition of every Effect metric, for our own `/metrics` route. */
 export class MetricsScraper extends Context.Tag("core/MetricsScraper")<
@@ -24,16 +24,9 @@ export class MetricsScraper extends Context.Tag("core/MetricsScraper")<
 export const TelemetryLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const config = yield* TelemetryConfig
-    const exporter = new PrometheusExporter({ preventServerStart: true })
-    const serializer = new PrometheusSerializer()
-    const scraper = Layer.succeed(MetricsScraper, {
-      scrape: Effect.promise(() => exporter.collect()).pipe(
-        Effect.map(({ resourceMetrics }) => serializer.serialize(resourceMetrics))
-      )
-    })
+    const scraper = Layer.succeed(MetricsScraper, { scrape: PrometheusText.scrape })
     const sdk = NodeSdk.layer(() => ({
       resource: { serviceName: config.serviceName },
-      metricReader: exporter,
       spanProcessor: Option.match(config.otlpEndpoint, {
         onNone: () => undefined,
         onSome: (endpoint) =>

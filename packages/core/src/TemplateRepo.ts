@@ -34,13 +34,21 @@ export interface TemplateListQuery {
 export class TemplateRepo extends Effect.Service<TemplateRepo>()("core/TemplateRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const columns = sql`id, name, type, subject, body, variables, version, created_at, updated_at`
+    const columns = sql`id, name, type, subject, body, html_body, syntax, variables, version, created_at, updated_at`
 
     const findById = (id: TemplateId): Effect.Effect<Option.Option<Template>, SqlError> =>
       sql`SELECT ${columns} FROM templates WHERE id = ${id} AND deleted_at IS NULL`.pipe(
         Effect.flatMap(toTemplates),
         Effect.map(first),
         Effect.withSpan("TemplateRepo.findById")
+      )
+
+    /** Deleted ones too: a notification accepted before its template was deleted is still delivered. */
+    const findAnyById = (id: TemplateId): Effect.Effect<Option.Option<Template>, SqlError> =>
+      sql`SELECT ${columns} FROM templates WHERE id = ${id}`.pipe(
+        Effect.flatMap(toTemplates),
+        Effect.map(first),
+        Effect.withSpan("TemplateRepo.findAnyById")
       )
 
     const findByName = (name: string): Effect.Effect<Option.Option<Template>, SqlError> =>
@@ -66,9 +74,10 @@ export class TemplateRepo extends Effect.Service<TemplateRepo>()("core/TemplateR
         const id = yield* makeUuidv7
         const now = DateTime.toDateUtc(yield* DateTime.now)
         const rows = yield* sql`
-          INSERT INTO templates (id, name, type, subject, body, variables, version, created_at, updated_at)
-          VALUES (${id}, ${input.name}, ${input.type}, ${input.subject}, ${input.body},
-                  ${JSON.stringify(input.variables)}::jsonb, 1, ${now}, ${now})
+          INSERT INTO templates (id, name, type, subject, body, html_body, syntax, variables, version, created_at,
+            updated_at)
+          VALUES (${id}, ${input.name}, ${input.type}, ${input.subject}, ${input.body}, ${input.html_body},
+                  ${input.syntax}, ${JSON.stringify(input.variables)}::jsonb, 1, ${now}, ${now})
           RETURNING ${columns}`
         const [template] = yield* toTemplates(rows)
         return template as Template
@@ -80,7 +89,7 @@ export class TemplateRepo extends Effect.Service<TemplateRepo>()("core/TemplateR
         const rows = yield* sql`
           UPDATE templates
           SET name = ${input.name}, type = ${input.type}, subject = ${input.subject}, body = ${input.body},
-              variables = ${JSON.stringify(input.variables)}::jsonb, version = version + 1, updated_at = ${now}
+              html_body = ${input.html_body}, syntax = ${input.syntax}, variables = ${JSON.stringify(input.variables)}::jsonb, version = version + 1, updated_at = ${now}
           WHERE id = ${id} AND deleted_at IS NULL
           RETURNING ${columns}`
         return first(yield* toTemplates(rows))
@@ -95,6 +104,6 @@ export class TemplateRepo extends Effect.Service<TemplateRepo>()("core/TemplateR
         return rows.length > 0
       }).pipe(Effect.withSpan("TemplateRepo.softDelete"))
 
-    return { findById, findByName, list, insert, update, softDelete } as const
+    return { findById, findAnyById, findByName, list, insert, update, softDelete } as const
   })
 }) {}

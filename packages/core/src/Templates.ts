@@ -5,6 +5,7 @@ import {
   type ListTemplatesParams,
   NotFound,
   type PageOf,
+  type PreviewRequest,
   type Template,
   type TemplateId,
   type TemplateInput,
@@ -15,6 +16,7 @@ import * as Option from "effect/Option"
 import { decodeCursor } from "./Cursor.js"
 import { toPage } from "./Pagination.js"
 import { isUniqueViolation } from "./Sql.js"
+import { Renderer } from "./Renderer.js"
 import { TemplateRepo } from "./TemplateRepo.js"
 
 const notFound = (id: string) => new NotFound({ resource: "template", detail: `Template ${id} does not exist.` })
@@ -29,6 +31,7 @@ const orDuplicate =
 export class Templates extends Effect.Service<Templates>()("core/Templates", {
   effect: Effect.gen(function* () {
     const repo = yield* TemplateRepo
+    const renderer = yield* Renderer
 
     const get = (id: TemplateId) =>
       repo
@@ -48,20 +51,30 @@ export class Templates extends Effect.Service<Templates>()("core/Templates", {
         return toPage(rows, limit, (t) => [t.name, t.id]) satisfies PageOf<Template>
       })
 
-    const create = (input: TemplateInput) => repo.insert(templateFields(input)).pipe(orDuplicate(input.name))
+    const create = (input: TemplateInput) => {
+      const fields = templateFields(input)
+      return renderer.validate(fields).pipe(Effect.zipRight(repo.insert(fields)), orDuplicate(input.name))
+    }
 
-    const update = (id: TemplateId, input: TemplateInput) =>
-      repo
-        .update(id, templateFields(input))
+    const update = (id: TemplateId, input: TemplateInput) => {
+      const fields = templateFields(input)
+      return renderer
+        .validate(fields)
         .pipe(
+          Effect.zipRight(repo.update(id, fields)),
           orDuplicate(input.name),
           Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound(id)), onSome: Effect.succeed }))
         )
+    }
+
+    /** Renders exactly as a send would, without sending. */
+    const preview = (id: TemplateId, request: PreviewRequest) =>
+      get(id).pipe(Effect.flatMap((template) => renderer.render(template, request.variables ?? {})))
 
     const remove = (id: TemplateId) =>
       repo.softDelete(id).pipe(Effect.flatMap((deleted) => (deleted ? Effect.void : Effect.fail(notFound(id)))))
 
-    return { get, list, create, update, remove } as const
+    return { get, list, create, update, preview, remove } as const
   }),
-  dependencies: [TemplateRepo.Default]
+  dependencies: [TemplateRepo.Default, Renderer.Default]
 }) {}

@@ -18,7 +18,7 @@ import {
   Unprocessable,
   UnsupportedMediaType
 } from "./Problem.js"
-import { ListTemplatesParams, Template, TemplateInput } from "./Template.js"
+import { ListTemplatesParams, PreviewRequest, RenderedContent, Template, TemplateInput } from "./Template.js"
 
 const NotificationPath = Schema.Struct({ id: NotificationId })
 const TemplatePath = Schema.Struct({ id: TemplateId })
@@ -81,6 +81,7 @@ export class TemplatesGroup extends HttpApiGroup.make("templates")
       .setPayload(TemplateInput)
       .addSuccess(Template, { status: 201 })
       .addError(Conflict.Problem)
+      .addError(Unprocessable.Problem)
       .annotate(OpenApi.Summary, "Create a template")
   )
   .add(
@@ -97,7 +98,21 @@ export class TemplatesGroup extends HttpApiGroup.make("templates")
       .addSuccess(Template)
       .addError(NotFound.Problem)
       .addError(Conflict.Problem)
+      .addError(Unprocessable.Problem)
       .annotate(OpenApi.Summary, "Replace a template (bumps its version)")
+  )
+  .add(
+    HttpApiEndpoint.post("preview", "/templates/:id/preview")
+      .setPath(TemplatePath)
+      .setPayload(PreviewRequest)
+      .addSuccess(RenderedContent)
+      .addError(NotFound.Problem)
+      .addError(Unprocessable.Problem)
+      .annotate(OpenApi.Summary, "Render a template without sending")
+      .annotate(
+        OpenApi.Description,
+        "Renders subject, text and HTML (variables HTML-escaped) with the given variables, exactly as a send would, and reports an SMS body's encoding and segment count. Missing variables, a Liquid error or an SMS over the segment limit are 422. Scope: `templates:read`."
+      )
   )
   .add(
     HttpApiEndpoint.del("delete", "/templates/:id")

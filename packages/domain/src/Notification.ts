@@ -3,7 +3,7 @@ import { Channel, Priority } from "./Channel.js"
 import { NotificationId, TemplateId, UserId } from "./Ids.js"
 import { NotificationStatus } from "./NotificationStatus.js"
 import { pageParams } from "./Pagination.js"
-import { TemplateName } from "./Template.js"
+import { RenderedContent, TemplateName } from "./Template.js"
 
 const jsonSize = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), "utf8")
 
@@ -102,7 +102,16 @@ export class Notification extends Schema.Class<Notification>("Notification")({
   status_reason: Schema.NullOr(Schema.String),
   error_message: Schema.NullOr(Schema.String),
   provider_message_id: Schema.NullOr(Schema.String),
-  scheduled_at: Schema.NullOr(Schema.DateTimeUtc),
+  provider: Schema.NullOr(Schema.String).annotations({
+    description: "The provider that accepted the message (e.g. `sendgrid`, `smtp`, `twilio`, `fcm`, `log`)."
+  }),
+  attempts: Schema.Int.annotations({ description: "Provider calls made for this notification." }),
+  content: Schema.NullOr(RenderedContent).annotations({
+    description: "What was (or is being) sent, rendered when the notification was dispatched."
+  }),
+  scheduled_at: Schema.NullOr(Schema.DateTimeUtc).annotations({
+    description: "When it is due: the requested time, or the end of the user's quiet hours."
+  }),
   sent_at: Schema.NullOr(Schema.DateTimeUtc),
   delivered_at: Schema.NullOr(Schema.DateTimeUtc),
   failed_at: Schema.NullOr(Schema.DateTimeUtc),

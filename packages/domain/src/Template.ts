@@ -51,27 +51,43 @@ const TemplateVariables = Schema.Array(TemplateVariableInput).pipe(
 const Subject = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(998))
 const Body = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100_000))
 
+export const TemplateSyntax = Schema.Literal("liquid", "legacy").annotations({
+  title: "TemplateSyntax",
+  description:
+    "`liquid`: Liquid (`{{ name }}`), strict — every variable used must be supplied. `legacy`: the monolith's `{name}` placeholders, replaced by plain string substitution; unknown placeholders stay as they are. Templates migrated from the monolith are `legacy`."
+})
+export type TemplateSyntax = typeof TemplateSyntax.Type
+
 /** Fields a client writes; `POST` creates from them and `PUT` replaces them. */
 export const TemplateInput = Schema.Struct({
   name: TemplateName,
   type: Channel,
   subject: Schema.optional(Schema.NullOr(Subject)),
-  body: Body,
+  body: Body.annotations({ description: "Plain-text body (the SMS text, the push body, the email's text part)." }),
+  html_body: Schema.optional(Schema.NullOr(Body)).annotations({
+    description: "Email only: the HTML part. Variables are HTML-escaped in it."
+  }),
+  syntax: Schema.optional(TemplateSyntax.annotations({ default: "liquid" })),
   variables: Schema.optional(TemplateVariables)
 }).pipe(
-  Schema.filter((input) =>
-    input.type === "email" && (input.subject === null || input.subject === undefined)
-      ? { path: ["subject"], message: "subject is required for email templates" }
-      : true
-  ),
+  Schema.filter((input) => {
+    if (input.type === "email" && (input.subject === null || input.subject === undefined)) {
+      return { path: ["subject"], message: "subject is required for email templates" }
+    }
+    if (input.type !== "email" && input.html_body !== null && input.html_body !== undefined) {
+      return { path: ["html_body"], message: "only email templates have an HTML body" }
+    }
+    return true
+  }),
   Schema.annotations({
     identifier: "TemplateInput",
     examples: [
       {
         name: "payment_received",
         type: "email",
-        subject: "Payment of {amount} received",
-        body: "Hello {name}, we received your payment of {amount}.",
+        subject: "Payment of {{ amount }} received",
+        body: "Hello {{ name }}, we received your payment of {{ amount }}.",
+        html_body: "<p>Hello {{ name }}, we received your payment of <b>{{ amount }}</b>.</p>",
         variables: [
           { name: "name", required: true },
           { name: "amount", required: true }
@@ -88,6 +104,8 @@ export interface TemplateFields {
   readonly type: Channel
   readonly subject: string | null
   readonly body: string
+  readonly html_body: string | null
+  readonly syntax: TemplateSyntax
   readonly variables: ReadonlyArray<TemplateVariable>
 }
 
@@ -96,6 +114,8 @@ export const templateFields = (input: TemplateInput): TemplateFields => ({
   type: input.type,
   subject: input.subject ?? null,
   body: input.body,
+  html_body: input.html_body ?? null,
+  syntax: input.syntax ?? "liquid",
   variables: (input.variables ?? []).map((v) => ({
     name: v.name,
     required: v.required ?? true,
@@ -109,6 +129,8 @@ export class Template extends Schema.Class<Template>("Template")({
   type: Channel,
   subject: Schema.NullOr(Schema.String),
   body: Schema.String,
+  html_body: Schema.NullOr(Schema.String),
+  syntax: TemplateSyntax,
   variables: Schema.Array(TemplateVariable),
   version: Schema.Int.annotations({ description: "Starts at 1; every PUT adds 1." }),
   created_at: Schema.DateTimeUtc,
@@ -123,3 +145,28 @@ export const ListTemplatesParams = Schema.Struct({
   })
 })
 export type ListTemplatesParams = typeof ListTemplatesParams.Type
+
+export const PreviewRequest = Schema.Struct({
+  variables: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+}).annotations({
+  identifier: "PreviewRequest",
+  examples: [{ variables: { name: "Ada", amount: "€12.50" } }]
+})
+export type PreviewRequest = typeof PreviewRequest.Type
+
+export const SmsEncoding = Schema.Literal("GSM-7", "UCS-2")
+
+export const SmsInfo = Schema.Struct({
+  encoding: SmsEncoding,
+  characters: Schema.Int.annotations({ description: "Length in the encoding's units (GSM-7 septets or UTF-16 units)." }),
+  segments: Schema.Int
+}).annotations({ identifier: "SmsInfo" })
+
+/** A rendered message: what a recipient would receive. */
+export const RenderedContent = Schema.Struct({
+  subject: Schema.NullOr(Schema.String),
+  text: Schema.String,
+  html: Schema.NullOr(Schema.String),
+  sms: Schema.NullOr(SmsInfo)
+}).annotations({ identifier: "RenderedContent" })
+export type RenderedContent = typeof RenderedContent.Type

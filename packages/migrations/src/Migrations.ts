@@ -3,10 +3,12 @@ import { PgMigrator } from "@effect/sql-pg"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import initial from "./migrations/0001_initial.js"
+import delivery from "./migrations/0002_delivery.js"
 
 /** Every schema migration, in order. Keys are `<id>_<name>`, as `PgMigrator.fromRecord` expects. */
 export const migrations = {
-  "0001_initial": initial
+  "0001_initial": initial,
+  "0002_delivery": delivery
 }
 
 export const loader = PgMigrator.fromRecord(migrations)

@@ -4,6 +4,8 @@ import { NodeHttpServer } from "@effect/platform-node"
 import {
   DatabaseConfig,
   DatabaseLive,
+  DispatcherLive,
+  DispatchSignal,
   HttpConfig,
   Idempotency,
   IdempotencyPurgeLive,
@@ -51,7 +53,7 @@ export const ServicesLive = Layer.mergeAll(
   Preferences.Default,
   ApiKeysLive,
   RateLimiterLive
-)
+).pipe(Layer.provideMerge(DispatchSignal.Default))
 
 const MigrationsLive = Layer.effectDiscard(
   Effect.gen(function* () {
@@ -104,7 +106,10 @@ export const NodeServerLive = Layer.unwrapEffect(
         )
       })
     )
-    return drain.pipe(Layer.provideMerge(serve))
+    // The in-process dispatcher (no Kafka): it starts once the schema is current and stops,
+    // finishing the sends in flight, before the database pool closes.
+    const dispatcher = DispatcherLive({ drainTimeout: config.shutdownGrace }).pipe(Layer.provide(MigrationsLive))
+    return Layer.merge(drain.pipe(Layer.provideMerge(serve)), dispatcher)
   })
 )
 

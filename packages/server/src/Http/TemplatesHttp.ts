@@ -17,6 +17,9 @@ export const TemplatesHttpLive = HttpApiBuilder.group(NotificationApi, "template
       .handle("update", ({ path, payload }) =>
         write.pipe(Effect.zipRight(templates.update(path.id, payload)), orUnavailable)
       )
+      .handle("preview", ({ path, payload }) =>
+        read.pipe(Effect.zipRight(templates.preview(path.id, payload)), orUnavailable)
+      )
       .handle("delete", ({ path }) => write.pipe(Effect.zipRight(templates.remove(path.id)), orUnavailable))
   })
 )

@@ -1,0 +1,104 @@
+import { NodeHttpClient } from "@effect/platform-node"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import { DispatcherConfig } from "./AppConfig.js"
+import { recordQueueSizes } from "./DeliveryMetrics.js"
+import { Dispatcher } from "./Dispatcher.js"
+import { DispatchSignal } from "./DispatchSignal.js"
+import { NotificationRepo } from "./NotificationRepo.js"
+
+/**
+ * The in-process dispatcher of the embedded default (no Kafka): a fiber that takes due
+ * notifications in batches — pending ones, scheduled ones whose time came, lapsed leases — and
+ * dispatches them with bounded concurrency. It wakes when a send signals new work and otherwise
+ * polls, so scheduled work is picked up after a restart: it lives in the database.
+ *
+ * Shutdown is clean: the loop stops taking batches, the batch in flight finishes (within
+ * `drainTimeout`), and only then do the layers below it (the database pool) close.
+ */
+export const makeDispatchLoop = (options: { readonly drainTimeout: Duration.DurationInput }) =>
+  Effect.gen(function* () {
+    const config = yield* DispatcherConfig
+    const dispatcher = yield* Dispatcher
+    const repo = yield* NotificationRepo
+    const signal = yield* DispatchSignal
+    const stopping = yield* Ref.make(false)
+
+    const batch = Effect.gen(function* () {
+      const ids = yield* repo.dueIds(yield* DateTime.now, config.batchSize)
+      yield* Effect.forEach(
+        ids,
+        (id) =>
+          dispatcher.dispatch(id).pipe(
+            Effect.catchAllCause((cause) =>
+              Effect.logError("dispatch failed; the notification stays due", cause).pipe(
+                Effect.annotateLogs({ notification_id: id })
+              )
+            )
+          ),
+        { concurrency: config.concurrency, discard: true }
+      )
+      return ids.length
+    })
+
+    const idle = Effect.raceFirst(signal.awaitWake, Effect.sleep(config.pollInterval))
+
+    const loop = Effect.gen(function* () {
+      while (!(yield* Ref.get(stopping))) {
+        const taken = yield* batch.pipe(
+          Effect.catchAllCause((cause) => Effect.as(Effect.logError("dispatch loop: batch failed", cause), 0))
+        )
+        // A full batch means more is probably due: go again at once.
+        if (taken < config.batchSize && !(yield* Ref.get(stopping))) yield* idle
+      }
+    })
+
+    const fiber = yield* Effect.fork(loop)
+    const queueMetrics = yield* Effect.fork(
+      repo.queueSizes.pipe(
+        Effect.flatMap(recordQueueSizes),
+        Effect.catchAllCause((cause) => Effect.logWarning("queue size metrics failed", cause)),
+        Effect.repeat(Schedule.spaced(config.queueMetricsInterval))
+      )
+    )
+    yield* Effect.logInfo("dispatcher started").pipe(
+      Effect.annotateLogs({ concurrency: config.concurrency, poll_interval: Duration.format(config.pollInterval) })
+    )
+
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        yield* Ref.set(stopping, true)
+        yield* signal.wake
+        yield* Fiber.interrupt(queueMetrics)
+        const drained = yield* Fiber.await(fiber).pipe(Effect.timeout(options.drainTimeout), Effect.option)
+        if (drained._tag === "None") {
+          yield* Effect.logWarning("dispatcher did not drain in time; leases of unfinished sends will lapse")
+          yield* Fiber.interrupt(fiber)
+        }
+        yield* Effect.logInfo("dispatcher stopped")
+      })
+    )
+  })
+
+/** Runs the loop for the life of the layer when `DISPATCHER_ENABLED` (the default). */
+export const DispatchLoopLive = (options: { readonly drainTimeout: Duration.DurationInput }) =>
+  Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const { enabled } = yield* DispatcherConfig
+      if (!enabled) return yield* Effect.logInfo("dispatcher disabled (DISPATCHER_ENABLED=false)")
+      yield* makeDispatchLoop(options)
+    })
+  )
+
+/** The loop with everything it runs on except the database and the shared `DispatchSignal`. */
+export const DispatcherLive = (options: { readonly drainTimeout: Duration.DurationInput }) =>
+  DispatchLoopLive(options).pipe(
+    Layer.provide(Dispatcher.Default),
+    Layer.provide(NotificationRepo.Default),
+    Layer.provide(NodeHttpClient.layerUndici)
+  )

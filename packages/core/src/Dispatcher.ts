@@ -1,0 +1,298 @@
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Notification, type NotificationId, type RenderedContent } from "@notification-service/domain"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import { DeliveryConfig, DispatcherConfig } from "./AppConfig.js"
+import type { Message } from "./channels/Provider.js"
+import { Delivery, type DeliveryResult } from "./Delivery.js"
+import { recordDuration, recordOutcome } from "./DeliveryMetrics.js"
+import { decide } from "./DeliveryPolicy.js"
+import { NotificationRepo } from "./NotificationRepo.js"
+import { Outbox } from "./Outbox.js"
+import { Preferences } from "./Preferences.js"
+import { Renderer } from "./Renderer.js"
+import { TemplateRepo } from "./TemplateRepo.js"
+
+/** What `dispatch` did with a notification. */
+export type DispatchOutcome = "skipped" | "sent" | "failed" | "suppressed" | "deferred" | "requeued"
+
+type Claim =
+  | { readonly _tag: "Done"; readonly outcome: DispatchOutcome }
+  | { readonly _tag: "Claimed"; readonly notification: Notification; readonly message: Message }
+
+const toDate = (value: DateTime.Utc): Date => new Date(value.epochMillis)
+
+/** The rendered content as the channel's provider message, or none without a recipient address. */
+export const toMessage = (notification: Notification, content: RenderedContent): Option.Option<Message> => {
+  const recipient = notification.recipient
+  const idempotencyKey = notification.id
+  switch (notification.channel) {
+    case "email":
+      return Option.map(Option.fromNullable(recipient?.email), (to) => ({
+        _tag: "email" as const,
+        idempotencyKey,
+        to,
+        subject: content.subject ?? "",
+        text: content.text,
+        html: content.html
+      }))
+    case "sms":
+      return Option.map(Option.fromNullable(recipient?.phone), (to) => ({
+        _tag: "sms" as const,
+        idempotencyKey,
+        to,
+        body: content.text
+      }))
+    case "push":
+      return Option.map(Option.fromNullable(recipient?.device_token), (token) => ({
+        _tag: "push" as const,
+        idempotencyKey,
+        token,
+        title: content.subject,
+        body: content.text,
+        data: {}
+      }))
+  }
+}
+
+const recipientField = { email: "email address", sms: "phone number", push: "device token" } as const
+
+/**
+ * Takes one due notification through delivery: claim it, re-check the user's preferences,
+ * render, send (bulkhead -> failover -> breaker -> retry -> provider), then record the outcome
+ * and its outbox event in one transaction. The claim is a row lock with `SKIP LOCKED` plus a
+ * status condition, and the claimed row turns `sending` with a lease, so no two dispatchers ever
+ * send the same notification; a dispatcher that dies mid-send leaves a lease that lapses, and the
+ * notification is sent again then with the same provider idempotency key.
+ */
+export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const repo = yield* NotificationRepo
+    const templates = yield* TemplateRepo
+    const preferences = yield* Preferences
+    const outbox = yield* Outbox
+    const renderer = yield* Renderer
+    const delivery = yield* Delivery
+    const config = yield* DeliveryConfig
+    const { lease } = yield* DispatcherConfig
+
+    const event = (
+      n: Notification,
+      type: string,
+      payload: Record<string, unknown>,
+      metadata?: Record<string, unknown>
+    ): Effect.Effect<void, SqlError> =>
+      outbox
+        .append({
+          eventType: `notification.${type}`,
+          aggregateType: "notification",
+          aggregateId: n.id,
+          userId: n.user_id,
+          payload: { notification_id: n.id, status: n.status, notification_type: n.channel, ...payload },
+          ...(metadata === undefined ? {} : { metadata })
+        })
+        .pipe(Effect.asVoid)
+
+    const fail = (
+      n: Notification,
+      now: DateTime.Utc,
+      failure: { readonly code: string; readonly message: string; readonly retryable: boolean },
+      changes: Partial<Pick<Notification, "attempts" | "provider">> = {}
+    ) =>
+      Effect.gen(function* () {
+        const failed = new Notification(
+          {
+            ...n,
+            ...changes,
+            status: "failed",
+            status_reason: failure.code,
+            error_message: failure.message,
+            failed_at: now,
+            updated_at: now
+          },
+          { disableValidation: true }
+        )
+        yield* repo.update(failed)
+        yield* event(
+          failed,
+          "failed",
+          { error: { code: failure.code, message: failure.message }, attempts: failed.attempts, retryable: failure.retryable },
+          failed.provider === null ? undefined : { provider: failed.provider }
+        )
+        yield* recordOutcome(n.channel, "failed")
+        return "failed" as const
+      })
+
+    const claim = (id: NotificationId): Effect.Effect<Claim, SqlError> =>
+      Effect.gen(function* () {
+        const now = yield* DateTime.now
+        const found = yield* repo.claimDue(id, now)
+        if (Option.isNone(found)) return { _tag: "Done", outcome: "skipped" } as const
+        const n = found.value
+        if (n.status === "sending") {
+          yield* Effect.logWarning("re-dispatching a notification whose dispatcher lease lapsed").pipe(
+            Effect.annotateLogs({ notification_id: n.id })
+          )
+        } else {
+          const decision = decide(n, yield* preferences.get(n.user_id), now)
+          if (decision._tag === "Suppress") {
+            const suppressed = new Notification(
+              { ...n, status: "suppressed", status_reason: decision.reason, updated_at: now },
+              { disableValidation: true }
+            )
+            yield* repo.update(suppressed)
+            yield* event(suppressed, "suppressed", { reason: decision.reason })
+            yield* recordOutcome(n.channel, "suppressed")
+            return { _tag: "Done", outcome: "suppressed" } as const
+          }
+          if (decision._tag === "Defer") {
+            const deferred = new Notification(
+              { ...n, status: "scheduled", scheduled_at: decision.until, status_reason: decision.reason, updated_at: now },
+              { disableValidation: true }
+            )
+            yield* repo.update(deferred)
+            yield* event(deferred, "scheduled", { scheduled_at: DateTime.formatIso(decision.until), reason: decision.reason })
+            return { _tag: "Done", outcome: "deferred" } as const
+          }
+        }
+        const template = n.template_id === null ? Option.none() : yield* templates.findAnyById(n.template_id)
+        if (Option.isNone(template)) {
+          return {
+            _tag: "Done",
+            outcome: yield* fail(n, now, { code: "template_missing", message: "The template no longer exists.", retryable: false })
+          } as const
+        }
+        const rendered = yield* Effect.either(renderer.render(template.value, n.variables))
+        if (rendered._tag === "Left") {
+          return {
+            _tag: "Done",
+            outcome: yield* fail(n, now, { code: "render_error", message: rendered.left.detail, retryable: false })
+          } as const
+        }
+        const message = toMessage(n, rendered.right)
+        if (Option.isNone(message)) {
+          return {
+            _tag: "Done",
+            outcome: yield* fail(n, now, {
+              code: "no_recipient",
+              message: `No ${recipientField[n.channel]} to send to: the request named none.`,
+              retryable: false
+            })
+          } as const
+        }
+        const sending = new Notification(
+          { ...n, status: "sending", content: rendered.right, updated_at: now },
+          { disableValidation: true }
+        )
+        yield* repo.update(sending, { leaseUntil: toDate(DateTime.addDuration(now, lease)) })
+        return { _tag: "Claimed", notification: sending, message: message.value } as const
+      }).pipe(sql.withTransaction)
+
+    const finish = (n: Notification, result: DeliveryResult): Effect.Effect<DispatchOutcome, SqlError> =>
+      Effect.gen(function* () {
+        const now = yield* DateTime.now
+        const attempts = n.attempts + result.attempts
+        switch (result._tag) {
+          case "Delivered": {
+            const sent = new Notification(
+              {
+                ...n,
+                status: "sent",
+                attempts,
+                provider: result.receipt.provider,
+                provider_message_id: result.receipt.messageId,
+                status_reason: null,
+                error_message: null,
+                sent_at: now,
+                updated_at: now
+              },
+              { disableValidation: true }
+            )
+            yield* repo.update(sent)
+            yield* event(
+              sent,
+              "sent",
+              { template_id: n.template_id, attempts },
+              { provider: result.receipt.provider, message_id: result.receipt.messageId }
+            )
+            yield* recordOutcome(n.channel, "sent")
+            return "sent"
+          }
+          case "Rejected":
+            return yield* fail(
+              n,
+              now,
+              { code: result.code, message: result.message, retryable: false },
+              { attempts, provider: result.provider }
+            )
+          case "Unavailable": {
+            const expired = DateTime.greaterThan(now, DateTime.addDuration(n.created_at, config.deadline))
+            if (attempts >= config.maxAttempts || expired) {
+              return yield* fail(
+                n,
+                now,
+                {
+                  code: result.code,
+                  message: `${result.message} (gave up after ${attempts} attempts${expired ? ` and ${Duration.format(config.deadline)}` : ""})`,
+                  retryable: true
+                },
+                { attempts, provider: result.provider ?? n.provider }
+              )
+            }
+            const wait = Duration.max(config.requeueDelay, result.retryAfter ?? Duration.zero)
+            const requeued = new Notification(
+              {
+                ...n,
+                status: "pending",
+                attempts,
+                provider: result.provider ?? n.provider,
+                status_reason: `${result.code}: ${result.message}`,
+                updated_at: now
+              },
+              { disableValidation: true }
+            )
+            yield* repo.update(requeued, { dueAt: toDate(DateTime.addDuration(now, wait)) })
+            yield* event(requeued, "status_changed", {
+              from: "sending",
+              reason: requeued.status_reason,
+              retry_at: DateTime.formatIso(DateTime.addDuration(now, wait))
+            })
+            return "requeued"
+          }
+        }
+      }).pipe(sql.withTransaction)
+
+    // The provider has been called: recording what it did must survive a brief database outage.
+    const finishRetrying = (n: Notification, result: DeliveryResult) =>
+      finish(n, result).pipe(
+        Effect.retry(Schedule.exponential("200 millis").pipe(Schedule.intersect(Schedule.recurs(5))))
+      )
+
+    const dispatch = (id: NotificationId): Effect.Effect<DispatchOutcome, SqlError> =>
+      Effect.gen(function* () {
+        const claimed = yield* claim(id)
+        if (claimed._tag === "Done") return claimed.outcome
+        const [elapsed, result] = yield* Effect.timed(delivery.deliver(claimed.message))
+        yield* Effect.when(recordDuration(claimed.notification.channel, Duration.toSeconds(elapsed)), () => result._tag === "Delivered")
+        return yield* finishRetrying(claimed.notification, result)
+      }).pipe(
+        Effect.tap((outcome) => Effect.annotateCurrentSpan("dispatch.outcome", outcome)),
+        Effect.withSpan("Dispatcher.dispatch", { attributes: { "notification.id": id } })
+      )
+
+    return { dispatch } as const
+  }),
+  dependencies: [
+    NotificationRepo.Default,
+    TemplateRepo.Default,
+    Preferences.Default,
+    Outbox.Default,
+    Renderer.Default,
+    Delivery.Default
+  ]
+}) {}
