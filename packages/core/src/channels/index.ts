@@ -1,0 +1,7 @@
+export * as Classify from "./Classify.js"
+export * as Fcm from "./Fcm.js"
+export * as Log from "./Log.js"
+export * from "./Provider.js"
+export * as SendGrid from "./SendGrid.js"
+export * as Smtp from "./Smtp.js"
+export * as Twilio from "./Twilio.js"
