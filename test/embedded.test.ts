@@ -35,6 +35,17 @@ const stop = async (child: ReturnType<typeof start>["child"]) => {
   return code
 }
 
+const waitForStatus = async (url: string, headers: Record<string, string>, status: string) => {
+  const deadline = Date.now() + 30_000
+  let last: unknown
+  while (Date.now() < deadline) {
+    last = await fetch(url, { headers }).then((response) => response.json())
+    if ((last as { status?: string }).status === status) return last
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`${url} did not become ${status}: ${JSON.stringify(last)}`)
+}
+
 describe("embedded default", () => {
   it("runs on PGlite with no database configured, keeps data and the demo key across restarts", {
     timeout: 90_000
@@ -53,15 +64,38 @@ describe("embedded default", () => {
       const created = await fetch(`${base}/api/v1/templates`, {
         method: "POST",
         headers,
-        body: JSON.stringify({ name: "welcome", type: "sms", body: "Welcome {name}", variables: [{ name: "name" }] })
+        body: JSON.stringify({ name: "welcome", type: "sms", body: "Welcome {{ name }}", variables: [{ name: "name" }] })
       })
       expect(created.status).toBe(201)
       const sent = await fetch(`${base}/api/v1/notifications/send`, {
         method: "POST",
         headers,
-        body: JSON.stringify({ user_id: 1, template_name: "welcome", variables: { name: "Ada" } })
+        body: JSON.stringify({
+          user_id: 1,
+          template_name: "welcome",
+          variables: { name: "Ada" },
+          recipient: { phone: "+447700900123" }
+        })
       })
       expect(sent.status).toBe(202)
+      const accepted = (await sent.json()) as { id: string }
+      // The in-process dispatcher delivers it through the `log` provider.
+      const delivered = await waitForStatus(`${base}/api/v1/notifications/${accepted.id}`, headers, "sent")
+      expect(delivered).toMatchObject({ provider: "log", attempts: 1, content: { text: "Welcome Ada" } })
+      // Scheduled work lives in the database: this one is due after the restart below.
+      const later = await fetch(`${base}/api/v1/notifications/send`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({
+          user_id: 1,
+          template_name: "welcome",
+          variables: { name: "Grace" },
+          recipient: { phone: "+447700900124" },
+          scheduled_at: new Date(Date.now() + 4_000).toISOString()
+        })
+      })
+      const scheduled = (await later.json()) as { id: string; status: string }
+      expect(scheduled.status).toBe("scheduled")
       // One JSON log line per request, with what an operator needs to find it again. The line
       // travels through a pipe, so give it a moment to arrive.
       for (let i = 0; i < 20 && !first.output().includes('"status":202'); i++) {
@@ -91,7 +125,10 @@ describe("embedded default", () => {
       const listed = await fetch(`${base}/api/v1/notifications/user/1`, { headers })
       expect(listed.status).toBe(200)
       const page = (await listed.json()) as { data: Array<{ status: string; channel: string }> }
-      expect(page.data).toMatchObject([{ status: "pending", channel: "sms" }])
+      expect(page.data.map((n) => n.channel)).toEqual(["sms", "sms"])
+      const afterRestart = await waitForStatus(`${base}/api/v1/notifications/${scheduled.id}`, headers, "sent")
+      expect(afterRestart).toMatchObject({ provider: "log", content: { text: "Welcome Grace" } })
+      expect(second.output()).toContain('"would deliver"')
       expect(await stop(second.child)).toBe(0)
     } finally {
       rmSync(dataDir, { recursive: true, force: true })

@@ -23,7 +23,9 @@ const startProcess = (port: number): ChildProcess =>
       API_KEYS: apiKeysConfig(),
       SHUTDOWN_PRESTOP_DELAY: "1 second",
       SHUTDOWN_GRACE_PERIOD: "10 seconds",
-      LOG_LEVEL: "WARN"
+      LOG_LEVEL: "WARN",
+      // The database is shared with every other test file: this process must not dispatch their notifications.
+      DISPATCHER_ENABLED: "false"
     },
     stdio: ["ignore", "inherit", "inherit"]
   })

@@ -71,7 +71,7 @@ withServer()("notifications", (it) => {
       )
       expect(events).toEqual([
         {
-          event_type: "notification.requested",
+          event_type: "notification.accepted",
           user_id: String(userId),
           payload: expect.objectContaining({ status: "pending" })
         }
@@ -238,7 +238,7 @@ withServer()("notifications", (it) => {
         [accepted.id]
       )
       expect(events.map((e) => e.event_type).sort()).toEqual(
-        ["notification.requested", ...succeeded.map((status) => `notification.${status}`)].sort()
+        ["notification.accepted", ...succeeded.map((status) => `notification.${status}`)].sort()
       )
     })
   )

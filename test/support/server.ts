@@ -50,6 +50,9 @@ export const testServer = (env: Record<string, string> = {}) => {
     ["HOST", "127.0.0.1"],
     ["API_KEYS", apiKeysConfig()],
     ["SHUTDOWN_GRACE_PERIOD", "2 seconds"],
+    // Test files share one database: a dispatcher in one server would take every file's
+    // notifications. Delivery tests dispatch what they sent, by id.
+    ["DISPATCHER_ENABLED", "false"],
     ...Object.entries(env)
   ])
   const info = Layer.effect(

@@ -233,6 +233,7 @@ describe("OpenApi.fromApi(NotificationApi)", () => {
         "GET /api/v1/templates/{id}",
         "PUT /api/v1/templates/{id}",
         "DELETE /api/v1/templates/{id}",
+        "POST /api/v1/templates/{id}/preview",
         "GET /api/v1/preferences/user/{user_id}",
         "PUT /api/v1/preferences/user/{user_id}"
       ].sort()

@@ -453,6 +453,18 @@ describe("TemplateName", () => {
 describe("TemplateInput and templateFields", () => {
   const smsInput = { name: "otp", type: "sms", body: "Your code is {code}" }
 
+  it("only email templates have an HTML body; syntax is liquid or legacy", () => {
+    expect(failure(TemplateInput)({ ...smsInput, html_body: "<p>x</p>" })).toContain(
+      "only email templates have an HTML body"
+    )
+    expect(accepts(TemplateInput)({ ...smsInput, html_body: null })).toBe(true)
+    expect(accepts(TemplateInput)({ name: "a", type: "email", subject: "s", body: "b", html_body: "<p>b</p>" })).toBe(
+      true
+    )
+    expect(accepts(TemplateInput)({ ...smsInput, syntax: "legacy" })).toBe(true)
+    expect(accepts(TemplateInput)({ ...smsInput, syntax: "jinja" })).toBe(false)
+  })
+
   it("an email template needs a subject; sms and push do not", () => {
     expect(failure(TemplateInput)({ name: "a", type: "email", body: "b" })).toContain(
       "subject is required for email templates"
@@ -573,6 +585,8 @@ describe("TemplateInput and templateFields", () => {
       type: "sms",
       subject: null,
       body: "Your code is {code}",
+      html_body: null,
+      syntax: "liquid",
       variables: [
         { name: "code", required: true },
         { name: "note", required: false, description: "free text" }
@@ -616,6 +630,8 @@ describe("Template and Notification wire round trips", () => {
     type: fc.constantFrom("email", "sms", "push"),
     subject: fc.option(fc.string({ maxLength: 30 }), { nil: null }),
     body: fc.string({ maxLength: 100 }),
+    html_body: fc.option(fc.string({ maxLength: 100 }), { nil: null }),
+    syntax: fc.constantFrom("liquid", "legacy"),
     variables: fc.array(
       fc.record(
         {
@@ -650,6 +666,8 @@ describe("Template and Notification wire round trips", () => {
       type: "sms",
       subject: null,
       body: "b",
+      html_body: null,
+      syntax: "liquid",
       variables: [],
       version: 1,
       created_at: "2024-01-01T00:00:00.000Z",
@@ -683,6 +701,22 @@ describe("Template and Notification wire round trips", () => {
       status_reason: nullable(fc.string({ maxLength: 10 })),
       error_message: nullable(fc.string({ maxLength: 10 })),
       provider_message_id: nullable(fc.string({ maxLength: 10 })),
+      provider: nullable(fc.constantFrom("smtp", "sendgrid", "twilio", "fcm", "log")),
+      attempts: fc.nat({ max: 20 }),
+      content: nullable(
+        fc.record({
+          subject: nullable(fc.string({ maxLength: 10 })),
+          text: fc.string({ maxLength: 20 }),
+          html: nullable(fc.string({ maxLength: 20 })),
+          sms: nullable(
+            fc.record({
+              encoding: fc.constantFrom("GSM-7", "UCS-2"),
+              characters: fc.nat({ max: 2000 }),
+              segments: fc.integer({ min: 1, max: 20 })
+            })
+          )
+        })
+      ),
       scheduled_at: nullable(isoArb),
       sent_at: nullable(isoArb),
       delivered_at: nullable(isoArb),
