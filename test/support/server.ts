@@ -1,6 +1,7 @@
 import { FetchHttpClient, HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
 import { layer } from "@effect/vitest"
-import { DatabaseLive, TelemetryLive } from "@notification-service/core"
+import { NodeHttpClient } from "@effect/platform-node"
+import { DatabaseLive, Dispatcher, TelemetryLive } from "@notification-service/core"
 import { makeClient } from "@notification-service/domain"
 import { Lifecycle, NodeServerLive, ServicesLive } from "@notification-service/server"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -68,6 +69,8 @@ export const testServer = (env: Record<string, string> = {}) => {
   return info.pipe(
     Layer.provide(NodeServerLive),
     Layer.provideMerge(ServicesLive),
+    // Delivery tests dispatch by id what they sent (the loop is off, see above).
+    Layer.provideMerge(Dispatcher.Default.pipe(Layer.provide(NodeHttpClient.layerUndici))),
     Layer.provideMerge(Lifecycle.Default),
     Layer.provide(DatabaseLive),
     Layer.provide(TelemetryLive),
@@ -83,6 +86,10 @@ export const testServer = (env: Record<string, string> = {}) => {
  */
 export const withServer = (env: Record<string, string> = {}) =>
   layer(testServer(env), { excludeTestServices: true, timeout: "60 seconds" })
+
+/** Like `withServer`, for a server whose settings depend on resources made first (fake providers). */
+export const withServerLayer = <A, E>(server: Layer.Layer<A, E>) =>
+  layer(server, { excludeTestServices: true, timeout: "60 seconds" })
 
 /** The typed client of the contract, authenticated with `key`. */
 export const client = (key: string = keys.admin) =>

@@ -49,25 +49,25 @@ export type TelemetryConfig = Config.Config.Success<typeof TelemetryConfig>
 export const ApiKeysConfig: Config.Config<Option.Option<Redacted.Redacted>> = Config.option(Config.redacted("API_KEYS"))
 
 /** Retry, bulkhead and timeout settings of one channel, read from `<CHANNEL>_…` (e.g. `EMAIL_RETRY_MAX_ATTEMPTS`). */
-export const channelConfig = (channel: "email" | "sms" | "push") =>
-  Config.nested(
-    Config.all({
-      providers: Config.array(Config.string(), "PROVIDERS").pipe(Config.withDefault(["log"])),
-      retry: Config.all({
-        maxAttempts: Config.integer("RETRY_MAX_ATTEMPTS").pipe(Config.withDefault(3)),
-        baseDelay: Config.duration("RETRY_BASE_DELAY").pipe(Config.withDefault(Duration.millis(500))),
-        backoffFactor: Config.number("RETRY_BACKOFF_FACTOR").pipe(Config.withDefault(2)),
-        maxDelay: Config.duration("RETRY_MAX_DELAY").pipe(Config.withDefault(Duration.seconds(10))),
-        jitter: Config.boolean("RETRY_JITTER").pipe(Config.withDefault(true))
-      }),
-      bulkhead: Config.all({
-        maxConcurrentCalls: Config.integer("BULKHEAD_MAX_CONCURRENT_CALLS").pipe(Config.withDefault(20)),
-        maxWait: Config.duration("BULKHEAD_MAX_WAIT").pipe(Config.withDefault(Duration.seconds(1)))
-      }),
-      timeout: Config.duration("TIMEOUT").pipe(Config.withDefault(Duration.seconds(10)))
+export const channelConfig = (channel: "email" | "sms" | "push") => {
+  // Full names rather than `Config.nested`, whose delimiter depends on the config provider.
+  const name = (key: string) => `${channel.toUpperCase()}_${key}`
+  return Config.all({
+    providers: Config.array(Config.string(), name("PROVIDERS")).pipe(Config.withDefault(["log"])),
+    retry: Config.all({
+      maxAttempts: Config.integer(name("RETRY_MAX_ATTEMPTS")).pipe(Config.withDefault(3)),
+      baseDelay: Config.duration(name("RETRY_BASE_DELAY")).pipe(Config.withDefault(Duration.millis(500))),
+      backoffFactor: Config.number(name("RETRY_BACKOFF_FACTOR")).pipe(Config.withDefault(2)),
+      maxDelay: Config.duration(name("RETRY_MAX_DELAY")).pipe(Config.withDefault(Duration.seconds(10))),
+      jitter: Config.boolean(name("RETRY_JITTER")).pipe(Config.withDefault(true))
     }),
-    channel.toUpperCase()
-  )
+    bulkhead: Config.all({
+      maxConcurrentCalls: Config.integer(name("BULKHEAD_MAX_CONCURRENT_CALLS")).pipe(Config.withDefault(20)),
+      maxWait: Config.duration(name("BULKHEAD_MAX_WAIT")).pipe(Config.withDefault(Duration.seconds(1)))
+    }),
+    timeout: Config.duration(name("TIMEOUT")).pipe(Config.withDefault(Duration.seconds(10)))
+  })
+}
 export type ChannelConfig = Config.Config.Success<ReturnType<typeof channelConfig>>
 
 /** One circuit breaker per provider, all with these settings. */
