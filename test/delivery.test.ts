@@ -1,6 +1,7 @@
+import { spawnSync } from "node:child_process"
 import { expect } from "@effect/vitest"
 import { Dispatcher } from "@notification-service/core"
-import type { Notification, NotificationId, UserId } from "@notification-service/domain"
+import type { Notification, NotificationId } from "@notification-service/domain"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
@@ -419,6 +420,40 @@ withServerLayer(server)("delivery", (it) => {
       })
       expect(tooLong.status).toBe(422)
       expect(tooLong.body.detail).toMatch(/takes 3 segments \(GSM-7, \d+ characters\); at most 2 are allowed/)
+    })
+  )
+
+  it.effect("/metrics exposes the delivery series, and promtool accepts the exposition", () =>
+    Effect.gen(function* () {
+      // Something pending, so the queue gauge has a value to show.
+      yield* sendSms(uniqueUserId())
+      const response = yield* raw("/metrics")
+      expect(response.status).toBe(200)
+      const text = String(response.body)
+      expect(text).toContain("# TYPE notification_sent_total counter")
+      expect(text).toMatch(/notification_sent_total\{[^}]*type="sms"[^}]*status="sent"[^}]*\} [1-9]/)
+      expect(text).toMatch(/notification_sent_total\{[^}]*status="failed"[^}]*\} [1-9]/)
+      expect(text).toMatch(/notification_sent_total\{[^}]*type="sms"[^}]*status="suppressed"[^}]*\} [1-9]/)
+      expect(text).toContain("# TYPE notification_sent_duration_seconds summary")
+      for (const quantile of ["0.5", "0.9", "0.99"]) {
+        expect(text).toMatch(new RegExp(`notification_sent_duration_seconds\\{[^}]*quantile="${quantile}"[^}]*\\} `))
+      }
+      expect(text).toMatch(/notification_sent_duration_seconds_count\{type="email"\} [1-9]/)
+      expect(text).toMatch(/notification_queue_size\{queue="pending"\} [1-9]/)
+      expect(text).toMatch(/notification_queue_size\{queue="scheduled"\} [1-9]/)
+      expect(text).toMatch(/notification_error_rate\{[^}]*type="sms"[^}]*error="server_error"[^}]*\} 0\.\d+/)
+      expect(text).toMatch(/circuit_breaker_state\{name="email:sendgrid"\} 0/)
+      expect(text).toMatch(/bulkhead_max_concurrent_calls\{name="sms"\} 20/)
+      expect(text).toMatch(/bulkhead_in_use\{name="sms"\} 0/)
+
+      const promtool = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" })
+      if (promtool.error !== undefined) {
+        // CI installs Debian's `prometheus` package; elsewhere the check needs promtool on PATH.
+        expect(process.env.CI_REQUIRE_PROMTOOL, "promtool is required in CI").toBeUndefined()
+        return
+      }
+      expect(`${promtool.stdout}${promtool.stderr}`.trim()).toBe("")
+      expect(promtool.status).toBe(0)
     })
   )
 })

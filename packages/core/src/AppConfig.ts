@@ -94,7 +94,6 @@ export const DispatcherConfig = Config.all({
   batchSize: Config.integer("DISPATCHER_BATCH_SIZE").pipe(Config.withDefault(100)),
   concurrency: Config.integer("DISPATCHER_CONCURRENCY").pipe(Config.withDefault(32)),
   // Longer than the slowest delivery (retries included): a lapsed lease means the dispatcher died.
-  lease: Config.duration("DISPATCHER_LEASE").pipe(Config.withDefault(Duration.minutes(5))),
-  queueMetricsInterval: Config.duration("QUEUE_METRICS_INTERVAL").pipe(Config.withDefault(Duration.seconds(15)))
+  lease: Config.duration("DISPATCHER_LEASE").pipe(Config.withDefault(Duration.minutes(5)))
 })
 export type DispatcherConfig = Config.Config.Success<typeof DispatcherConfig>

@@ -5,9 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
-import * as Schedule from "effect/Schedule"
 import { DispatcherConfig } from "./AppConfig.js"
-import { recordQueueSizes } from "./DeliveryMetrics.js"
 import { Dispatcher } from "./Dispatcher.js"
 import { DispatchSignal } from "./DispatchSignal.js"
 import { NotificationRepo } from "./NotificationRepo.js"
@@ -59,13 +57,6 @@ export const makeDispatchLoop = (options: { readonly drainTimeout: Duration.Dura
     })
 
     const fiber = yield* Effect.fork(loop)
-    const queueMetrics = yield* Effect.fork(
-      repo.queueSizes.pipe(
-        Effect.flatMap(recordQueueSizes),
-        Effect.catchAllCause((cause) => Effect.logWarning("queue size metrics failed", cause)),
-        Effect.repeat(Schedule.spaced(config.queueMetricsInterval))
-      )
-    )
     yield* Effect.logInfo("dispatcher started").pipe(
       Effect.annotateLogs({ concurrency: config.concurrency, poll_interval: Duration.format(config.pollInterval) })
     )
@@ -74,7 +65,6 @@ export const makeDispatchLoop = (options: { readonly drainTimeout: Duration.Dura
       Effect.gen(function* () {
         yield* Ref.set(stopping, true)
         yield* signal.wake
-        yield* Fiber.interrupt(queueMetrics)
         const drained = yield* Fiber.await(fiber).pipe(Effect.timeout(options.drainTimeout), Effect.option)
         if (drained._tag === "None") {
           yield* Effect.logWarning("dispatcher did not drain in time; leases of unfinished sends will lapse")

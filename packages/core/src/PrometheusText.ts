@@ -1,5 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
+import type * as MetricKey from "effect/MetricKey"
+import * as MetricKeyType from "effect/MetricKeyType"
 import type * as MetricPair from "effect/MetricPair"
 import * as MetricState from "effect/MetricState"
 import * as Option from "effect/Option"
@@ -65,16 +67,31 @@ const samplesOf = (name: string, labels: Labels, state: MetricState.MetricState.
   return undefined
 }
 
+/**
+ * Effect counters may go down unless made `incremental`; Prometheus counters never do. A counter
+ * named `…_total` is ours and monotonic; an incremental one gets the `_total` suffix Prometheus
+ * expects; any other (Effect's own `effect_fiber_active`, say) is really a gauge.
+ */
+const isGaugeLikeCounter = (key: MetricKey.MetricKey.Untyped): boolean =>
+  MetricKeyType.isCounterKey(key.keyType) && !key.name.endsWith("_total") && !key.keyType.incremental
+
+const exposedName = (key: MetricKey.MetricKey.Untyped): string =>
+  MetricKeyType.isCounterKey(key.keyType) && key.keyType.incremental && !key.name.endsWith("_total")
+    ? `${key.name}_total`
+    : key.name
+
 /** Renders metric pairs; pairs sharing a name (different tags) form one family. */
 export const render = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>): string => {
   const families = new Map<string, Family>()
   for (const { metricKey, metricState } of pairs) {
     const labels: Labels = metricKey.tags.map((tag) => [tag.key, tag.value] as const)
-    const family = samplesOf(metricKey.name, labels, metricState)
+    const name = exposedName(metricKey)
+    const family = samplesOf(name, labels, metricState)
     if (family === undefined) continue
-    const existing = families.get(metricKey.name)
+    const exposed = isGaugeLikeCounter(metricKey) ? { ...family, type: "gauge" as const } : family
+    const existing = families.get(name)
     if (existing === undefined) {
-      families.set(metricKey.name, { ...family, help: Option.getOrElse(metricKey.description, () => metricKey.name) })
+      families.set(name, { ...exposed, help: Option.getOrElse(metricKey.description, () => name) })
     } else {
       existing.lines.push(...family.lines)
     }

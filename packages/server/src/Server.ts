@@ -10,6 +10,7 @@ import {
   Idempotency,
   IdempotencyPurgeLive,
   LoggingLive,
+  NotificationRepo,
   Notifications,
   Preferences,
   TelemetryLive,
@@ -48,6 +49,7 @@ export const RoutesLive = Layer.mergeAll(
 /** What the handlers run on; needs a `SqlClient`. */
 export const ServicesLive = Layer.mergeAll(
   Notifications.Default,
+  NotificationRepo.Default,
   IdempotencyPurgeLive.pipe(Layer.provide(Idempotency.Default)),
   Templates.Default,
   Preferences.Default,

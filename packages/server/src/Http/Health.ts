@@ -1,6 +1,6 @@
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
-import { MetricsScraper } from "@notification-service/core"
+import { DeliveryMetrics, MetricsScraper, NotificationRepo, PrometheusText } from "@notification-service/core"
 import * as Effect from "effect/Effect"
 import { Lifecycle } from "../Lifecycle.js"
 
@@ -25,6 +25,7 @@ export const HealthRoutesLive = HttpApiBuilder.Router.use((router) =>
     const sql = yield* SqlClient.SqlClient
     const lifecycle = yield* Lifecycle
     const scraper = yield* MetricsScraper
+    const notifications = yield* NotificationRepo
 
     const database: Effect.Effect<Check> = sql`SELECT 1`.pipe(
       Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => new Error("timed out after 2s") }),
@@ -49,10 +50,18 @@ export const HealthRoutesLive = HttpApiBuilder.Router.use((router) =>
         report({ migrations: phase === "starting" ? { status: "fail", detail: "starting" } : { status: "pass" } })
       )
     )
+    // Queue sizes are read from the database when scraped, so they are current in every replica
+    // whether or not it dispatches; a slow or failing count leaves the last value.
+    const refreshQueueSizes = notifications.queueSizes.pipe(
+      Effect.flatMap(DeliveryMetrics.recordQueueSizes),
+      Effect.timeout("2 seconds"),
+      Effect.catchAllCause((cause) => Effect.logWarning("queue sizes unavailable for /metrics", cause))
+    )
     yield* router.get(
       "/metrics",
-      Effect.map(scraper.scrape, (text) =>
-        HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
+      refreshQueueSizes.pipe(
+        Effect.zipRight(scraper.scrape),
+        Effect.map((text) => HttpServerResponse.text(text, { contentType: PrometheusText.contentType }))
       )
     )
   })
