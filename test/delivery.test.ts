@@ -6,7 +6,7 @@ import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { makeRecorder, makeSmtpServer, type Recorder, type ReceivedMail } from "./support/providers.js"
+import { makeRecorder, makeSmtpServer, type ReceivedMail, type Recorder } from "./support/providers.js"
 import { client, json, query, raw, testServer, unique, uniqueUserId, withServerLayer } from "./support/server.js"
 
 class Fakes extends Context.Tag("test/Fakes")<
@@ -65,7 +65,11 @@ const createTemplate = (payload: Record<string, unknown>) =>
     Effect.map((response) => response.body as { id: string })
   )
 
-const smsTemplate = createTemplate({ type: "sms", body: "Paid {{ amount }}. Ref {{ ref }}", variables: [{ name: "amount" }, { name: "ref" }] })
+const smsTemplate = createTemplate({
+  type: "sms",
+  body: "Paid {{ amount }}. Ref {{ ref }}",
+  variables: [{ name: "amount" }, { name: "ref" }]
+})
 
 const send = (body: Record<string, unknown>) =>
   raw("/api/v1/notifications/send", json("POST", body)).pipe(
@@ -105,54 +109,56 @@ const putPreferences = (userId: number, payload: Record<string, unknown>) =>
 const hhmm = (date: Date) => date.toISOString().slice(11, 16)
 
 withServerLayer(server)("delivery", (it) => {
-  it.effect("renders and delivers an email by SMTP after SendGrid keeps failing (failover); HTML escapes variables", () =>
-    Effect.gen(function* () {
-      const { mail, sendgrid } = yield* Fakes
-      const template = yield* createTemplate({
-        type: "email",
-        subject: "Payment of {{ amount }} received",
-        body: "Hello {{ name }}, we received {{ amount }}.",
-        html_body: "<p>Hello {{ name }}, we received <b>{{ amount }}</b>.</p>",
-        variables: [{ name: "name" }, { name: "amount" }]
-      })
-      const accepted = yield* send({
-        user_id: uniqueUserId(),
-        template_id: template.id,
-        variables: { name: "Ada <script>", amount: "€12.50" },
-        recipient: { email: "ada@example.com" }
-      })
-      expect(accepted.body.status).toBe("pending")
-      const before = sendgrid.requests.length
-      sendgrid.respond({ status: 503 }, { status: 503 })
+  it.effect(
+    "renders and delivers an email by SMTP after SendGrid keeps failing (failover); HTML escapes variables",
+    () =>
+      Effect.gen(function* () {
+        const { mail, sendgrid } = yield* Fakes
+        const template = yield* createTemplate({
+          type: "email",
+          subject: "Payment of {{ amount }} received",
+          body: "Hello {{ name }}, we received {{ amount }}.",
+          html_body: "<p>Hello {{ name }}, we received <b>{{ amount }}</b>.</p>",
+          variables: [{ name: "name" }, { name: "amount" }]
+        })
+        const accepted = yield* send({
+          user_id: uniqueUserId(),
+          template_id: template.id,
+          variables: { name: "Ada <script>", amount: "€12.50" },
+          recipient: { email: "ada@example.com" }
+        })
+        expect(accepted.body.status).toBe("pending")
+        const before = sendgrid.requests.length
+        sendgrid.respond({ status: 503 }, { status: 503 })
 
-      expect(yield* dispatch(accepted.body.id)).toBe("sent")
+        expect(yield* dispatch(accepted.body.id)).toBe("sent")
 
-      // SendGrid was tried as the email retry policy says (2 attempts), then SMTP delivered.
-      expect(sendgrid.requests.length - before).toBe(2)
-      const received = mail.find((m) => m.envelope.to.includes("ada@example.com"))
-      expect(received?.envelope.from).toBe("no-reply@bambu.example")
-      expect(received?.mail.from?.text).toBe('"Bambu" <no-reply@bambu.example>')
-      expect(received?.mail.subject).toBe("Payment of €12.50 received")
-      expect(received?.mail.text?.trim()).toBe("Hello Ada <script>, we received €12.50.")
-      expect(received?.mail.html).toBe("<p>Hello Ada &lt;script&gt;, we received <b>€12.50</b>.</p>")
+        // SendGrid was tried as the email retry policy says (2 attempts), then SMTP delivered.
+        expect(sendgrid.requests.length - before).toBe(2)
+        const received = mail.find((m) => m.envelope.to.includes("ada@example.com"))
+        expect(received?.envelope.from).toBe("no-reply@bambu.example")
+        expect(received?.mail.from?.text).toBe('"Bambu" <no-reply@bambu.example>')
+        expect(received?.mail.subject).toBe("Payment of €12.50 received")
+        expect(received?.mail.text?.trim()).toBe("Hello Ada <script>, we received €12.50.")
+        expect(received?.mail.html).toBe("<p>Hello Ada &lt;script&gt;, we received <b>€12.50</b>.</p>")
 
-      const stored = yield* fetchNotification(accepted.body.id)
-      expect(stored).toMatchObject({
-        status: "sent",
-        provider: "smtp",
-        attempts: 3,
-        error_message: null,
-        content: {
-          subject: "Payment of €12.50 received",
-          html: "<p>Hello Ada &lt;script&gt;, we received <b>€12.50</b>.</p>"
-        }
+        const stored = yield* fetchNotification(accepted.body.id)
+        expect(stored).toMatchObject({
+          status: "sent",
+          provider: "smtp",
+          attempts: 3,
+          error_message: null,
+          content: {
+            subject: "Payment of €12.50 received",
+            html: "<p>Hello Ada &lt;script&gt;, we received <b>€12.50</b>.</p>"
+          }
+        })
+        expect(stored.provider_message_id).toEqual(expect.any(String))
+        expect(stored.sent_at).not.toBeNull()
+        const sent = (yield* events(accepted.body.id)).find((e) => e.event_type === "notification.sent")
+        expect(sent?.metadata).toEqual({ provider: "smtp", message_id: stored.provider_message_id })
+        expect(sent?.payload).toMatchObject({ notification_type: "email", template_id: template.id, attempts: 3 })
       })
-      expect(stored.provider_message_id).toEqual(expect.any(String))
-      expect(stored.sent_at).not.toBeNull()
-      const sent = (yield* events(accepted.body.id)).find((e) => e.event_type === "notification.sent")
-      expect(sent?.metadata).toEqual({ provider: "smtp", message_id: stored.provider_message_id })
-      expect(sent?.payload).toMatchObject({ notification_type: "email", template_id: template.id, attempts: 3 })
-    })
   )
 
   it.effect("SendGrid delivers when it answers: its message id is recorded", () =>
@@ -232,7 +238,12 @@ withServerLayer(server)("delivery", (it) => {
       expect(yield* dispatch(accepted.id)).toBe("failed")
       expect(twilio.requests.length - before).toBe(1)
       const failed = yield* fetchNotification(accepted.id)
-      expect(failed).toMatchObject({ status: "failed", status_reason: "invalid_recipient", attempts: 1, provider: "twilio" })
+      expect(failed).toMatchObject({
+        status: "failed",
+        status_reason: "invalid_recipient",
+        attempts: 1,
+        provider: "twilio"
+      })
       expect(failed.error_message).toContain("not a valid phone number")
       const event = (yield* events(accepted.id)).find((e) => e.event_type === "notification.failed")
       expect(event?.payload).toMatchObject({ attempts: 1, retryable: false, error: { code: "invalid_recipient" } })

@@ -64,7 +64,12 @@ describe("embedded default", () => {
       const created = await fetch(`${base}/api/v1/templates`, {
         method: "POST",
         headers,
-        body: JSON.stringify({ name: "welcome", type: "sms", body: "Welcome {{ name }}", variables: [{ name: "name" }] })
+        body: JSON.stringify({
+          name: "welcome",
+          type: "sms",
+          body: "Welcome {{ name }}",
+          variables: [{ name: "name" }]
+        })
       })
       expect(created.status).toBe(201)
       const sent = await fetch(`${base}/api/v1/notifications/send`, {

@@ -1,6 +1,6 @@
 import { FetchHttpClient, HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
-import { layer } from "@effect/vitest"
 import { NodeHttpClient } from "@effect/platform-node"
+import { layer } from "@effect/vitest"
 import { DatabaseLive, Dispatcher, TelemetryLive } from "@notification-service/core"
 import { makeClient } from "@notification-service/domain"
 import { Lifecycle, NodeServerLive, ServicesLive } from "@notification-service/server"

@@ -9,13 +9,7 @@ import type * as Scope from "effect/Scope"
 import { type ChannelConfig, CircuitBreakerConfig, channelConfig } from "./AppConfig.js"
 import * as Fcm from "./channels/Fcm.js"
 import * as Log from "./channels/Log.js"
-import {
-  type ChannelProvider,
-  type Message,
-  type MessageOf,
-  ProviderError,
-  type Receipt
-} from "./channels/Provider.js"
+import { type ChannelProvider, type Message, type MessageOf, ProviderError, type Receipt } from "./channels/Provider.js"
 import * as SendGrid from "./channels/SendGrid.js"
 import * as Smtp from "./channels/Smtp.js"
 import * as Twilio from "./channels/Twilio.js"

@@ -27,7 +27,11 @@ export const decide = (
   if (!enabled(preference, notification.channel)) {
     return { _tag: "Suppress", reason: `The user has turned off ${notification.channel} notifications.` }
   }
-  if (notification.priority === "high" || preference.quiet_hours_start === null || preference.quiet_hours_end === null) {
+  if (
+    notification.priority === "high" ||
+    preference.quiet_hours_start === null ||
+    preference.quiet_hours_end === null
+  ) {
     return { _tag: "Send" }
   }
   return Option.match(

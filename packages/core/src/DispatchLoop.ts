@@ -32,13 +32,15 @@ export const makeDispatchLoop = (options: { readonly drainTimeout: Duration.Dura
       yield* Effect.forEach(
         ids,
         (id) =>
-          dispatcher.dispatch(id).pipe(
-            Effect.catchAllCause((cause) =>
-              Effect.logError("dispatch failed; the notification stays due", cause).pipe(
-                Effect.annotateLogs({ notification_id: id })
+          dispatcher
+            .dispatch(id)
+            .pipe(
+              Effect.catchAllCause((cause) =>
+                Effect.logError("dispatch failed; the notification stays due", cause).pipe(
+                  Effect.annotateLogs({ notification_id: id })
+                )
               )
-            )
-          ),
+            ),
         { concurrency: config.concurrency, discard: true }
       )
       return ids.length

@@ -121,7 +121,11 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
         yield* event(
           failed,
           "failed",
-          { error: { code: failure.code, message: failure.message }, attempts: failed.attempts, retryable: failure.retryable },
+          {
+            error: { code: failure.code, message: failure.message },
+            attempts: failed.attempts,
+            retryable: failure.retryable
+          },
           failed.provider === null ? undefined : { provider: failed.provider }
         )
         yield* recordOutcome(n.channel, "failed")
@@ -152,11 +156,20 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
           }
           if (decision._tag === "Defer") {
             const deferred = new Notification(
-              { ...n, status: "scheduled", scheduled_at: decision.until, status_reason: decision.reason, updated_at: now },
+              {
+                ...n,
+                status: "scheduled",
+                scheduled_at: decision.until,
+                status_reason: decision.reason,
+                updated_at: now
+              },
               { disableValidation: true }
             )
             yield* repo.update(deferred)
-            yield* event(deferred, "scheduled", { scheduled_at: DateTime.formatIso(decision.until), reason: decision.reason })
+            yield* event(deferred, "scheduled", {
+              scheduled_at: DateTime.formatIso(decision.until),
+              reason: decision.reason
+            })
             return { _tag: "Done", outcome: "deferred" } as const
           }
         }
@@ -164,7 +177,11 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
         if (Option.isNone(template)) {
           return {
             _tag: "Done",
-            outcome: yield* fail(n, now, { code: "template_missing", message: "The template no longer exists.", retryable: false })
+            outcome: yield* fail(n, now, {
+              code: "template_missing",
+              message: "The template no longer exists.",
+              retryable: false
+            })
           } as const
         }
         const rendered = yield* Effect.either(renderer.render(template.value, n.variables))
@@ -278,7 +295,10 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
         const claimed = yield* claim(id)
         if (claimed._tag === "Done") return claimed.outcome
         const [elapsed, result] = yield* Effect.timed(delivery.deliver(claimed.message))
-        yield* Effect.when(recordDuration(claimed.notification.channel, Duration.toSeconds(elapsed)), () => result._tag === "Delivered")
+        yield* Effect.when(
+          recordDuration(claimed.notification.channel, Duration.toSeconds(elapsed)),
+          () => result._tag === "Delivered"
+        )
         return yield* finishRetrying(claimed.notification, result)
       }).pipe(
         Effect.tap((outcome) => Effect.annotateCurrentSpan("dispatch.outcome", outcome)),

@@ -36,7 +36,11 @@ const json = (value: unknown): string | null => (value === null ? null : JSON.st
 
 /** When a notification in this state is due for dispatch: pending now, scheduled at its time. */
 export const defaultDueAt = (n: Notification): Date | null =>
-  n.status === "pending" ? new Date(n.updated_at.epochMillis) : n.status === "scheduled" ? date(n.scheduled_at ?? n.updated_at) : null
+  n.status === "pending"
+    ? new Date(n.updated_at.epochMillis)
+    : n.status === "scheduled"
+      ? date(n.scheduled_at ?? n.updated_at)
+      : null
 
 export interface NotificationListQuery {
   readonly userId: UserId

@@ -23,6 +23,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { decodeCursor } from "./Cursor.js"
+import { recordOutcome } from "./DeliveryMetrics.js"
 import { decide } from "./DeliveryPolicy.js"
 import { DispatchSignal } from "./DispatchSignal.js"
 import { Idempotency, type IdempotencyScope, requestHash } from "./Idempotency.js"
@@ -33,7 +34,6 @@ import { Preferences } from "./Preferences.js"
 import { checkTemplateUse, Renderer } from "./Renderer.js"
 import { TemplateRepo } from "./TemplateRepo.js"
 import { Templates } from "./Templates.js"
-import { recordOutcome } from "./DeliveryMetrics.js"
 import { makeUuidv7 } from "./Uuid.js"
 
 const encodeNotification = Schema.encodeSync(Notification)
@@ -111,7 +111,10 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
         // over the segment limit) while the caller can still fix it.
         yield* renderer.render(template, request.variables ?? {})
         const now = yield* DateTime.now
-        const due = request.scheduled_at !== undefined && DateTime.greaterThan(request.scheduled_at, now) ? request.scheduled_at : now
+        const due =
+          request.scheduled_at !== undefined && DateTime.greaterThan(request.scheduled_at, now)
+            ? request.scheduled_at
+            : now
         const priority = request.priority ?? "normal"
         const decision = decide({ channel: template.type, priority }, yield* preferences.get(request.user_id), due)
         const [status, scheduledAt, reason] =
@@ -158,7 +161,9 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
               status: notification.status,
               notification_type: notification.channel,
               template_id: notification.template_id,
-              ...(notification.scheduled_at === null ? {} : { scheduled_at: DateTime.formatIso(notification.scheduled_at) }),
+              ...(notification.scheduled_at === null
+                ? {}
+                : { scheduled_at: DateTime.formatIso(notification.scheduled_at) }),
               ...(notification.status_reason === null ? {} : { reason: notification.status_reason })
             }
           }),

@@ -55,7 +55,11 @@ const samplesOf = (name: string, labels: Labels, state: MetricState.MetricState.
   }
   if (MetricState.isSummaryState(state)) {
     const lines = state.quantiles.map(([quantile, value]) =>
-      sample(name, [...labels, ["quantile", String(quantile)]], Option.getOrElse(value, () => Number.NaN))
+      sample(
+        name,
+        [...labels, ["quantile", String(quantile)]],
+        Option.getOrElse(value, () => Number.NaN)
+      )
     )
     lines.push(sample(`${name}_sum`, labels, state.sum), sample(`${name}_count`, labels, state.count))
     return { type: "summary", help: "", lines }

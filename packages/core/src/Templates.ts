@@ -15,8 +15,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { decodeCursor } from "./Cursor.js"
 import { toPage } from "./Pagination.js"
-import { isUniqueViolation } from "./Sql.js"
 import { Renderer } from "./Renderer.js"
+import { isUniqueViolation } from "./Sql.js"
 import { TemplateRepo } from "./TemplateRepo.js"
 
 const notFound = (id: string) => new NotFound({ resource: "template", detail: `Template ${id} does not exist.` })

@@ -41,7 +41,9 @@ describe("decide", () => {
 
   it("other channels of that user are unaffected", () => {
     const noSms = preference({ sms_enabled: false })
-    expect(decide({ channel: "email", priority: "normal" }, noSms, at("2026-06-01T12:00:00Z"))).toEqual({ _tag: "Send" })
+    expect(decide({ channel: "email", priority: "normal" }, noSms, at("2026-06-01T12:00:00Z"))).toEqual({
+      _tag: "Send"
+    })
   })
 
   it("quiet hours defer normal and low priority to the end of the window, in the user's zone", () => {
@@ -52,9 +54,7 @@ describe("decide", () => {
       expect(decision._tag).toBe("Defer")
       if (decision._tag === "Defer") {
         expect(DateTime.formatIso(decision.until)).toBe("2026-06-02T06:00:00.000Z")
-        expect(decision.reason).toBe(
-          "Quiet hours (22:00-07:00 Europe/London) until 2026-06-02T06:00:00.000Z."
-        )
+        expect(decision.reason).toBe("Quiet hours (22:00-07:00 Europe/London) until 2026-06-02T06:00:00.000Z.")
       }
     }
   })

@@ -17,11 +17,7 @@ describe("PrometheusText", () => {
       yield* Metric.update(counter.pipe(Metric.tagged("route", '/a"b\\c')), 2)
       const gauge = Metric.gauge("pt_test_in_use", { description: "In use." })
       yield* Metric.set(gauge, 3)
-      const histogram = Metric.histogram(
-        "pt_test_seconds",
-        MetricBoundaries.fromIterable([0.1, 1]),
-        "Latency."
-      )
+      const histogram = Metric.histogram("pt_test_seconds", MetricBoundaries.fromIterable([0.1, 1]), "Latency.")
       yield* Metric.update(histogram, 0.05)
       yield* Metric.update(histogram, 5)
       const summary = Metric.summary({

@@ -158,7 +158,9 @@ export const SmsEncoding = Schema.Literal("GSM-7", "UCS-2")
 
 export const SmsInfo = Schema.Struct({
   encoding: SmsEncoding,
-  characters: Schema.Int.annotations({ description: "Length in the encoding's units (GSM-7 septets or UTF-16 units)." }),
+  characters: Schema.Int.annotations({
+    description: "Length in the encoding's units (GSM-7 septets or UTF-16 units)."
+  }),
   segments: Schema.Int
 }).annotations({ identifier: "SmsInfo" })
 
