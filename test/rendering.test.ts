@@ -159,7 +159,7 @@ withServer()("rendering", (it) => {
     })
   )
 
-  it.effect("an optional variable the Liquid body outputs must be given too (strict variables)", () =>
+  it.effect("an optional variable left out renders as nothing; a missing property names its variable", () =>
     Effect.gen(function* () {
       const template = yield* createTemplate({
         type: "email",
@@ -167,14 +167,23 @@ withServer()("rendering", (it) => {
         body: "Hello {{ name }}. {{ note }}",
         variables: [{ name: "name" }, { name: "note", required: false }]
       })
-      const response = yield* previewRaw(template.id, { name: "Ada" })
+      expect((yield* preview(template, { name: "Ada" })).text).toBe("Hello Ada. ")
+
+      // Strict variables still catch what a given value lacks, reported at the variable.
+      const nested = yield* createTemplate({
+        type: "sms",
+        body: "Total {{ order.total }}",
+        variables: [{ name: "order" }]
+      })
+      const response = yield* previewRaw(nested.id, { order: { id: 1 } })
       expect(response.status).toBe(422)
       const body = response.body as Problem
       expect(body.type).toBe(unprocessable)
-      expect(body.detail).toContain("note")
-      expect(body.errors).toEqual([{ path: "body", message: expect.stringContaining("undefined variable: note") }])
+      expect(body.errors).toEqual([
+        { path: "variables.order.total", message: expect.stringContaining("undefined variable: order.total") }
+      ])
 
-      // A null is a value: the optional variable prints as nothing.
+      // A null is a value too: the optional variable prints as nothing.
       const nullNote = yield* preview(template, { name: "Ada", note: null })
       expect(nullNote.text).toBe("Hello Ada. ")
       const given = yield* preview(template, { name: "Ada", note: "Thanks" })
@@ -364,7 +373,7 @@ withServer()("rendering", (it) => {
     })
   )
 
-  it.effect("a send whose Liquid body needs an optional variable it omits is refused (422), nothing stored", () =>
+  it.effect("a send may omit an optional variable, never a required one; what is accepted is what is sent", () =>
     Effect.gen(function* () {
       const template = yield* createTemplate({
         type: "push",
@@ -372,18 +381,24 @@ withServer()("rendering", (it) => {
         variables: [{ name: "name" }, { name: "note", required: false }]
       })
       const userId = uniqueUserId()
-      const refused = yield* sendRaw(template, userId, { name: "Ada" })
-      expect(refused.status).toBe(422)
-      expect(refused.body).toMatchObject({ type: unprocessable, status: 422 })
-      expect(paths(refused.body)).toEqual(["body"])
       const missingRequired = yield* sendRaw(template, userId, { note: "x" })
       expect(missingRequired.status).toBe(422)
+      expect(missingRequired.body).toMatchObject({ type: unprocessable, status: 422 })
       expect(paths(missingRequired.body)).toEqual(["variables.name"])
       expect(yield* storedFor(userId)).toEqual([])
 
-      const accepted = yield* sendRaw(template, userId, { name: "Ada", note: "Thanks" })
-      expect(accepted.status).toBe(202)
-      expect((yield* storedFor(userId)).length).toBe(1)
+      const withoutNote = yield* sendRaw(template, userId, { name: "Ada" })
+      expect(withoutNote.status).toBe(202)
+      expect(withoutNote.body).toMatchObject({ content: { text: "Hello Ada. " } })
+      // The rendered content is fixed at acceptance: a later edit of the template does not change it.
+      const api = yield* client()
+      yield* api.templates.update({
+        path: { id: template.id },
+        payload: { name: template.name, type: "push", body: "Changed {{ name }}", variables: [{ name: "name" }] }
+      })
+      const stored = yield* storedFor(userId)
+      expect(stored.length).toBe(1)
+      expect(stored[0]).toMatchObject({ content: { text: "Hello Ada. " } })
     })
   )
 
@@ -406,7 +421,7 @@ withServer()("rendering", (it) => {
     })
   )
 
-  it.effect("the syntax is part of what a PUT replaces: left out, it is Liquid again", () =>
+  it.effect("a PUT that leaves the syntax out keeps it; naming it changes it", () =>
     Effect.gen(function* () {
       const api = yield* client()
       const legacy = yield* createTemplate({
@@ -427,13 +442,25 @@ withServer()("rendering", (it) => {
       })
       expect(kept.syntax).toBe("legacy")
       expect((yield* preview(kept, { name: "Ada" })).text).toBe("Hello Ada")
-      // Current behaviour: a PUT without `syntax` turns a legacy template into Liquid, where `{name}` is text.
-      const reset = yield* api.templates.update({
+      // A client unaware of `syntax` must not turn `{name}` into literal text.
+      const unaware = yield* api.templates.update({
         path: { id: legacy.id },
-        payload: { name: legacy.name, type: "push", body: "Hello {name}", variables: [{ name: "name" }] }
+        payload: { name: legacy.name, type: "push", body: "Hi again {name}", variables: [{ name: "name" }] }
       })
-      expect(reset).toMatchObject({ syntax: "liquid", version: 3 })
-      expect((yield* preview(reset, { name: "Ada" })).text).toBe("Hello {name}")
+      expect(unaware).toMatchObject({ syntax: "legacy", version: 3 })
+      expect((yield* preview(unaware, { name: "Ada" })).text).toBe("Hi again Ada")
+      const liquid = yield* api.templates.update({
+        path: { id: legacy.id },
+        payload: {
+          name: legacy.name,
+          type: "push",
+          syntax: "liquid",
+          body: "Hello {name}",
+          variables: [{ name: "name" }]
+        }
+      })
+      expect(liquid).toMatchObject({ syntax: "liquid", version: 4 })
+      expect((yield* preview(liquid, { name: "Ada" })).text).toBe("Hello {name}")
     })
   )
 })

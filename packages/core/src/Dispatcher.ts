@@ -4,6 +4,7 @@ import { Notification, type NotificationId, type RenderedContent } from "@notifi
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { DeliveryConfig, DispatcherConfig } from "./AppConfig.js"
@@ -132,6 +133,20 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
         return "failed" as const
       })
 
+    const renderNow = (n: Notification) =>
+      Effect.gen(function* () {
+        const template = n.template_id === null ? Option.none() : yield* templates.findAnyById(n.template_id)
+        if (Option.isNone(template)) {
+          return Either.left({ code: "template_missing", message: "The template no longer exists.", retryable: false })
+        }
+        return yield* renderer.render(template.value, n.variables).pipe(
+          Effect.map(Either.right),
+          Effect.catchAll((error) =>
+            Effect.succeed(Either.left({ code: "render_error", message: error.detail, retryable: false }))
+          )
+        )
+      })
+
     const claim = (id: NotificationId): Effect.Effect<Claim, SqlError> =>
       Effect.gen(function* () {
         const now = yield* DateTime.now
@@ -173,23 +188,11 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
             return { _tag: "Done", outcome: "deferred" } as const
           }
         }
-        const template = n.template_id === null ? Option.none() : yield* templates.findAnyById(n.template_id)
-        if (Option.isNone(template)) {
-          return {
-            _tag: "Done",
-            outcome: yield* fail(n, now, {
-              code: "template_missing",
-              message: "The template no longer exists.",
-              retryable: false
-            })
-          } as const
-        }
-        const rendered = yield* Effect.either(renderer.render(template.value, n.variables))
+        // Sends render at acceptance; only notifications stored without content (migrated ones,
+        // say) are rendered now, from the template as it is.
+        const rendered = n.content !== null ? Either.right(n.content) : yield* renderNow(n)
         if (rendered._tag === "Left") {
-          return {
-            _tag: "Done",
-            outcome: yield* fail(n, now, { code: "render_error", message: rendered.left.detail, retryable: false })
-          } as const
+          return { _tag: "Done", outcome: yield* fail(n, now, rendered.left) } as const
         }
         const message = toMessage(n, rendered.right)
         if (Option.isNone(message)) {

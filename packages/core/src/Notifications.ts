@@ -109,7 +109,8 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
         }
         // Rendering now refuses what delivery would refuse (missing or unusable variables, an SMS
         // over the segment limit) while the caller can still fix it.
-        yield* renderer.render(template, request.variables ?? {})
+        // What is accepted is what will be sent, even if the template changes before it is due.
+        const content = yield* renderer.render(template, request.variables ?? {})
         const now = yield* DateTime.now
         const due =
           request.scheduled_at !== undefined && DateTime.greaterThan(request.scheduled_at, now)
@@ -141,7 +142,7 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
           provider_message_id: null,
           provider: null,
           attempts: 0,
-          content: null,
+          content,
           scheduled_at: scheduledAt,
           sent_at: null,
           delivered_at: null,

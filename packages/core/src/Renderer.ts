@@ -35,6 +35,20 @@ export const checkTemplateUse = (
   return problems
 }
 
+/**
+ * A declared optional variable the request leaves out renders as nothing (Liquid's `nil`), as
+ * `required: false` promises; strict variables still catch names nobody declared.
+ */
+const withOptionalVariables = (template: Pick<Template, "syntax" | "variables">, variables: Variables): Variables => {
+  // Legacy templates keep the monolith's rule instead: an absent key leaves its placeholder.
+  if (template.syntax !== "liquid") return variables
+  const defaults: Record<string, unknown> = {}
+  for (const variable of template.variables) {
+    if (!variable.required && !Object.hasOwn(variables, variable.name)) defaults[variable.name] = null
+  }
+  return Object.keys(defaults).length === 0 ? variables : { ...defaults, ...variables }
+}
+
 const sources = (template: Pick<TemplateFields, "subject" | "body" | "html_body">) =>
   [
     ["subject", template.subject],
@@ -59,12 +73,18 @@ export class Renderer extends Effect.Service<Renderer>()("core/Renderer", {
             errors: problems
           })
         }
-        const rendered = yield* renderMessage(template, variables).pipe(
+        const rendered = yield* renderMessage(template, withOptionalVariables(template, variables)).pipe(
           Effect.mapError(
             (error) =>
               new Unprocessable({
                 detail: `Template '${template.name}' cannot be rendered: ${error.message}`,
-                errors: [{ path: error.field === undefined ? "body" : error.field, message: error.message }]
+                errors:
+                  error.missing !== undefined && error.missing.length > 0
+                    ? error.missing.map((name) => ({
+                        path: `variables.${name}`,
+                        message: `used by template '${template.name}' (${error.field ?? "body"}): ${error.message}`
+                      }))
+                    : [{ path: error.field ?? "body", message: error.message }]
               })
           )
         )

@@ -56,16 +56,22 @@ export class Templates extends Effect.Service<Templates>()("core/Templates", {
       return renderer.validate(fields).pipe(Effect.zipRight(repo.insert(fields)), orDuplicate(input.name))
     }
 
-    const update = (id: TemplateId, input: TemplateInput) => {
-      const fields = templateFields(input)
-      return renderer
-        .validate(fields)
-        .pipe(
-          Effect.zipRight(repo.update(id, fields)),
-          orDuplicate(input.name),
-          Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound(id)), onSome: Effect.succeed }))
-        )
-    }
+    /**
+     * Replaces the template. A PUT that leaves `syntax` out keeps the template's syntax: a client
+     * unaware of it must not turn a migrated `{key}` template into Liquid, where `{key}` is text.
+     */
+    const update = (id: TemplateId, input: TemplateInput) =>
+      Effect.gen(function* () {
+        const current = yield* get(id)
+        const fields = { ...templateFields(input), syntax: input.syntax ?? current.syntax }
+        yield* renderer.validate(fields)
+        return yield* repo
+          .update(id, fields)
+          .pipe(
+            orDuplicate(input.name),
+            Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound(id)), onSome: Effect.succeed }))
+          )
+      })
 
     /** Renders exactly as a send would, without sending. */
     const preview = (id: TemplateId, request: PreviewRequest) =>
