@@ -6,7 +6,7 @@ import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { makeRecorder, makeSmtpServer, type ReceivedMail, type Recorder } from "./support/providers.js"
+import { makeRecorder, type ReceivedMail, type Recorder, smtpServer } from "./support/providers.js"
 import { client, json, query, raw, testServer, unique, uniqueUserId, withServerLayer } from "./support/server.js"
 
 class Fakes extends Context.Tag("test/Fakes")<
@@ -22,7 +22,7 @@ class Fakes extends Context.Tag("test/Fakes")<
 /** The server with real adapters pointed at fakes: SendGrid then SMTP for email, Twilio, FCM. */
 const server = Layer.unwrapScoped(
   Effect.gen(function* () {
-    const smtp = yield* makeSmtpServer
+    const smtp = yield* smtpServer()
     const sendgrid = yield* makeRecorder
     const twilio = yield* makeRecorder
     const fcm = yield* makeRecorder

@@ -1,21 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { decide } from "@notification-service/core"
-import { type Channel, type Priority, UserId, UserPreference } from "@notification-service/domain"
+import { type Channel, defaultPreference, type Priority, UserId, UserPreference } from "@notification-service/domain"
 import * as DateTime from "effect/DateTime"
 import * as fc from "fast-check"
 
 const preference = (overrides: Partial<ConstructorParameters<typeof UserPreference>[0]> = {}) =>
-  new UserPreference({
-    user_id: UserId.make(7),
-    email_enabled: true,
-    sms_enabled: true,
-    push_enabled: true,
-    quiet_hours_start: null,
-    quiet_hours_end: null,
-    timezone: "UTC",
-    updated_at: null,
-    ...overrides
-  })
+  new UserPreference({ ...defaultPreference(UserId.make(7)), ...overrides })
 
 const at = (iso: string) => DateTime.unsafeMake(iso)
 const channels: ReadonlyArray<Channel> = ["email", "sms", "push"]

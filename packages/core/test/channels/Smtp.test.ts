@@ -1,15 +1,13 @@
-import type { AddressInfo } from "node:net"
 import { describe, expect, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
-import { type ParsedMail, simpleParser } from "mailparser"
-import { SMTPServer, type SMTPServerOptions } from "smtp-server"
 import type { EmailMessage } from "../../src/channels/Provider.js"
 import * as Smtp from "../../src/channels/Smtp.js"
 import { closedPort } from "./recorder.js"
+import { type Received, smtpServer } from "./smtpServer.js"
 
 const message: EmailMessage = {
   _tag: "email",
@@ -19,52 +17,6 @@ const message: EmailMessage = {
   text: "Thanks for your order.",
   html: "<p>Thanks for your <b>order</b>.</p>"
 }
-
-interface Received {
-  readonly envelope: { readonly from: string; readonly to: ReadonlyArray<string> }
-  readonly mail: ParsedMail
-}
-
-/** An SMTP server in this process, on a random port, keeping what it receives (parsed). */
-const smtpServer = (options: Partial<SMTPServerOptions> = {}) =>
-  Effect.gen(function* () {
-    const received: Array<Received> = []
-    const closed = { connections: 0 }
-    const server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ["STARTTLS"],
-      secure: false,
-      logger: false,
-      onData: (stream, session, callback) => {
-        simpleParser(stream).then(
-          (mail) => {
-            const envelope = session.envelope
-            received.push({
-              envelope: {
-                from: envelope.mailFrom === false ? "" : envelope.mailFrom.address,
-                to: envelope.rcptTo.map((rcpt) => rcpt.address)
-              },
-              mail
-            })
-            callback()
-          },
-          (error: Error) => callback(error)
-        )
-      },
-      onClose: (_session, callback) => {
-        closed.connections++
-        callback?.()
-      },
-      ...options
-    })
-    const port = yield* Effect.acquireRelease(
-      Effect.async<number>((resume) => {
-        server.listen(0, "127.0.0.1", () => resume(Effect.succeed((server.server.address() as AddressInfo).port)))
-      }),
-      () => Effect.async<void>((resume) => server.close(() => resume(Effect.void)))
-    )
-    return { port, received, closed }
-  })
 
 const settings = (port: number): Smtp.SmtpConfig => ({
   host: "127.0.0.1",
