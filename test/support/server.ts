@@ -42,11 +42,21 @@ export class TestServerInfo extends Effect.Tag("test/TestServerInfo")<TestServer
  * The real server (same layers as `main.ts`) on a random port against the run's test database.
  * Migrations ran once in the global setup.
  */
-export const testServer = (env: Record<string, string> = {}) => {
+export const testServer = (
+  env: Record<string, string> = {},
+  database: "shared" | { readonly dataDir: string } = "shared"
+) => {
+  const databaseSettings: ReadonlyArray<readonly [string, string]> =
+    database === "shared"
+      ? [
+          ["DATABASE_URL", inject("databaseUrl")],
+          ["DATABASE_POOL_SIZE", inject("databaseKind").startsWith("PGlite") ? "1" : "5"],
+          ["RUN_MIGRATIONS", "false"]
+        ]
+      : // A private embedded database (PGlite), migrated at start-up: nobody else's rows.
+        [["DATA_DIR", database.dataDir]]
   const config = new Map<string, string>([
-    ["DATABASE_URL", inject("databaseUrl")],
-    ["DATABASE_POOL_SIZE", inject("databaseKind").startsWith("PGlite") ? "1" : "5"],
-    ["RUN_MIGRATIONS", "false"],
+    ...databaseSettings,
     ["PORT", "0"],
     ["HOST", "127.0.0.1"],
     ["API_KEYS", apiKeysConfig()],

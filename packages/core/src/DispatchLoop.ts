@@ -58,7 +58,8 @@ export const makeDispatchLoop = (options: { readonly drainTimeout: Duration.Dura
       }
     })
 
-    const fiber = yield* Effect.fork(loop)
+    // Scoped, not a child of the fiber building the layer (which ends once the layer is built).
+    const fiber = yield* Effect.forkScoped(loop)
     yield* Effect.logInfo("dispatcher started").pipe(
       Effect.annotateLogs({ concurrency: config.concurrency, poll_interval: Duration.format(config.pollInterval) })
     )

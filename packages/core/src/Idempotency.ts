@@ -118,9 +118,8 @@ export const IdempotencyPurgeLive = Layer.scopedDiscard(
       Effect.repeat({ while: (deleted) => deleted === 1000 }),
       Effect.catchAll((error) => Effect.logWarning("purging expired idempotency keys failed", error))
     )
-    yield* purgeAll.pipe(
-      Effect.repeat(Schedule.spaced(Duration.max(config.purgeInterval, Duration.millis(10)))),
-      Effect.forkScoped
-    )
+    const interval = Duration.max(config.purgeInterval, Duration.millis(10))
+    // The first purge waits an interval: on a fresh database the schema may still be migrating.
+    yield* purgeAll.pipe(Effect.delay(interval), Effect.repeat(Schedule.spaced(interval)), Effect.forkScoped)
   })
 )
