@@ -63,7 +63,7 @@ export const channelConfig = (channel: "email" | "sms" | "push") => {
     }),
     bulkhead: Config.all({
       maxConcurrentCalls: Config.integer(name("BULKHEAD_MAX_CONCURRENT_CALLS")).pipe(Config.withDefault(20)),
-      maxWait: Config.duration(name("BULKHEAD_MAX_WAIT")).pipe(Config.withDefault(Duration.seconds(1)))
+      maxWait: Config.duration(name("BULKHEAD_MAX_WAIT")).pipe(Config.withDefault(Duration.seconds(5)))
     }),
     timeout: Config.duration(name("TIMEOUT")).pipe(Config.withDefault(Duration.seconds(10)))
   })
@@ -84,7 +84,9 @@ export const DeliveryConfig = Config.all({
   // was accepted, fails for good instead of waiting for providers to recover.
   maxAttempts: Config.integer("DELIVERY_MAX_ATTEMPTS").pipe(Config.withDefault(10)),
   deadline: Config.duration("DELIVERY_DEADLINE").pipe(Config.withDefault(Duration.hours(24))),
-  requeueDelay: Config.duration("DELIVERY_REQUEUE_DELAY").pipe(Config.withDefault(Duration.seconds(30)))
+  requeueDelay: Config.duration("DELIVERY_REQUEUE_DELAY").pipe(Config.withDefault(Duration.seconds(30))),
+  // A full bulkhead says nothing about the provider: such work comes back soon.
+  busyRequeueDelay: Config.duration("DELIVERY_BUSY_REQUEUE_DELAY").pipe(Config.withDefault(Duration.seconds(1)))
 })
 export type DeliveryConfig = Config.Config.Success<typeof DeliveryConfig>
 

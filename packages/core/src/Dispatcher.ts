@@ -264,7 +264,10 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
                 { attempts, provider: result.provider ?? n.provider }
               )
             }
-            const wait = Duration.max(config.requeueDelay, result.retryAfter ?? Duration.zero)
+            const wait = Duration.max(
+              result.code === "bulkhead_full" ? config.busyRequeueDelay : config.requeueDelay,
+              result.retryAfter ?? Duration.zero
+            )
             const requeued = new Notification(
               {
                 ...n,
