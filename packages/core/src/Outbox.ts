@@ -2,8 +2,13 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
+import { CurrentCorrelation } from "./Correlation.js"
 import { makeUuidv7 } from "./Uuid.js"
+
+/** The `LISTEN`/`NOTIFY` channel the outbox relay waits on. */
+export const outboxChannel = "outbox_events"
 
 export interface OutboxEvent {
   readonly eventType: string
@@ -27,17 +32,20 @@ export class Outbox extends Effect.Service<Outbox>()("core/Outbox", {
       Effect.gen(function* () {
         const id = yield* makeUuidv7
         const now = DateTime.toDateUtc(yield* DateTime.now)
+        const correlation = yield* FiberRef.get(CurrentCorrelation)
         const traceparent = yield* Effect.currentSpan.pipe(
           Effect.option,
           Effect.map(Option.map((span) => `00-${span.traceId}-${span.spanId}-${span.sampled ? "01" : "00"}`))
         )
         yield* sql`
           INSERT INTO outbox_events (id, event_type, aggregate_type, aggregate_id, user_id, payload, metadata, headers,
-            created_at)
+            created_at, correlation_id, causation_id, version)
           VALUES (${id}, ${event.eventType}, ${event.aggregateType}, ${event.aggregateId}, ${event.userId},
                   ${JSON.stringify(event.payload)}::jsonb, ${JSON.stringify(event.metadata ?? {})}::jsonb,
                   ${JSON.stringify(Option.isSome(traceparent) ? { traceparent: traceparent.value } : {})}::jsonb,
-                  ${now})`
+                  ${now}, ${correlation?.correlationId ?? id}, ${correlation?.causationId ?? null}, 1)`
+        // Delivered on commit: wakes the relay without it polling tightly.
+        yield* sql`SELECT pg_notify(${outboxChannel}, '')`
         return id
       }).pipe(Effect.withSpan("Outbox.append"))
 

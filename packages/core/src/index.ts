@@ -1,5 +1,6 @@
 export * from "./ApiKeys.js"
 export * from "./AppConfig.js"
+export * from "./Correlation.js"
 export * from "./Cursor.js"
 export * as Channels from "./channels/index.js"
 export * from "./Database.js"

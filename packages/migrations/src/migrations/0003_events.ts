@@ -11,7 +11,12 @@ export default Effect.gen(function* () {
   yield* sql`ALTER TABLE outbox_events ADD COLUMN correlation_id text`
   yield* sql`ALTER TABLE outbox_events ADD COLUMN causation_id text`
   yield* sql`ALTER TABLE outbox_events ADD COLUMN version integer NOT NULL DEFAULT 1`
-  // The relay publishes one aggregate's events in order; this serves "oldest unpublished first".
+  // Insertion order. Changes to one notification are serialized by its row lock, so for one
+  // aggregate this is also commit order: the relay publishes by it.
+  yield* sql`ALTER TABLE outbox_events ADD COLUMN seq bigserial`
+  yield* sql`DROP INDEX outbox_events_unpublished_idx`
+  yield* sql`CREATE INDEX outbox_events_unpublished_idx ON outbox_events (seq) WHERE published_at IS NULL`
+  // Pruning published events after their retention.
   yield* sql`CREATE INDEX outbox_events_published_idx ON outbox_events (published_at) WHERE published_at IS NOT NULL`
 
   // A consumer records each message it has applied in the transaction that applies it.

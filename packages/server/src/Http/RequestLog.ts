@@ -1,5 +1,5 @@
 import { HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { makeUuidv7 } from "@notification-service/core"
+import { makeUuidv7, withCorrelation } from "@notification-service/core"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -47,7 +47,12 @@ export const requestLog = <E, R>(app: HttpApp.Default<E, R>) =>
       )
     )
     span?.attribute("http.request_id", requestId)
-    const exit = yield* Effect.exit(Effect.annotateLogs(app, "request_id", requestId))
+    const exit = yield* Effect.exit(
+      app.pipe(
+        Effect.annotateLogs("request_id", requestId),
+        withCorrelation({ correlationId: requestId, causationId: null })
+      )
+    )
     const status = Exit.isSuccess(exit) ? exit.value.status : 500
     const path = request.url.split("?")[0] ?? request.url
     const routeAttribute = span?.attributes.get("http.route")
