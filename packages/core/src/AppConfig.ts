@@ -99,3 +99,26 @@ export const DispatcherConfig = Config.all({
   lease: Config.duration("DISPATCHER_LEASE").pipe(Config.withDefault(Duration.minutes(5)))
 })
 export type DispatcherConfig = Config.Config.Success<typeof DispatcherConfig>
+
+/** Kafka: brokers, client id, topic names and producer settings (see the README's event catalogue). */
+export const KafkaConfig = Config.all({
+  brokers: Config.array(Config.string(), "KAFKA_BROKERS"),
+  clientId: Config.string("KAFKA_CLIENT_ID").pipe(Config.withDefault("notification-service")),
+  topics: Config.all({
+    commands: Config.string("KAFKA_TOPIC_COMMANDS").pipe(Config.withDefault("notifications.commands")),
+    events: Config.string("KAFKA_TOPIC_EVENTS").pipe(Config.withDefault("notifications.events")),
+    identity: Config.string("KAFKA_TOPIC_IDENTITY").pipe(Config.withDefault("identity.users"))
+  }),
+  // Real Kafka: on. librdkafka's mock cluster (CI) has no idempotent producer: off there.
+  idempotentProducer: Config.boolean("KAFKA_IDEMPOTENT_PRODUCER").pipe(Config.withDefault(true)),
+  compression: Config.literal("none", "gzip")("KAFKA_COMPRESSION").pipe(Config.withDefault("none" as const))
+})
+export type KafkaConfig = Config.Config.Success<typeof KafkaConfig>
+
+export const OutboxRelayConfig = Config.all({
+  batchSize: Config.integer("OUTBOX_RELAY_BATCH_SIZE").pipe(Config.withDefault(500)),
+  pollInterval: Config.duration("OUTBOX_RELAY_POLL_INTERVAL").pipe(Config.withDefault(Duration.seconds(1))),
+  retention: Config.duration("OUTBOX_RETENTION").pipe(Config.withDefault(Duration.days(7))),
+  pruneInterval: Config.duration("OUTBOX_PRUNE_INTERVAL").pipe(Config.withDefault(Duration.hours(1)))
+})
+export type OutboxRelayConfig = Config.Config.Success<typeof OutboxRelayConfig>

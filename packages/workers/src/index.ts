@@ -1,5 +1,4 @@
-/**
- * The Kafka entry point: outbox relay, consumers, DLQ handling and the monolith bridge. It runs the
- * same core services as the HTTP server, as a separately scaled process.
- */
-export {}
+export * from "./Health.js"
+export * from "./Kafka.js"
+export * from "./OutboxRelay.js"
+export * from "./Worker.js"
