@@ -72,3 +72,18 @@ export const startDatabase = async (): Promise<TestDatabase> => {
   if (fromEnv !== undefined && fromEnv !== "") return fromEnvironment(fromEnv)
   return (await fromTestcontainers()) ?? (await fromPglite())
 }
+
+/**
+ * A database of the caller's own on the run's PostgreSQL server, migrated, for tests whose
+ * subject takes every row it finds (dispatchers, consumers). Undefined on PGlite, which has one
+ * database only.
+ */
+export const privateDatabase = async (
+  sharedUrl: string,
+  migrate: (url: string) => Promise<void>
+): Promise<TestDatabase | undefined> => {
+  if (!sharedUrl.startsWith("postgres://") || sharedUrl.includes("?host=")) return undefined
+  const database = await fromEnvironment(sharedUrl)
+  await migrate(database.url)
+  return database
+}

@@ -1,14 +1,17 @@
 import { FetchHttpClient, HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
+import { PgClient } from "@effect/sql-pg"
 import { layer } from "@effect/vitest"
 import { DatabaseLive, Dispatcher, TelemetryLive } from "@notification-service/core"
 import { makeClient } from "@notification-service/domain"
+import { runMigrations } from "@notification-service/migrations"
 import { Lifecycle, NodeServerLive, ServicesLive } from "@notification-service/server"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import * as Redacted from "effect/Redacted"
 import pg from "pg"
 import { inject } from "vitest"
 
@@ -44,17 +47,23 @@ export class TestServerInfo extends Effect.Tag("test/TestServerInfo")<TestServer
  */
 export const testServer = (
   env: Record<string, string> = {},
-  database: "shared" | { readonly dataDir: string } = "shared"
+  database: "shared" | { readonly dataDir: string } | { readonly url: string } = "shared"
 ) => {
   const databaseSettings: ReadonlyArray<readonly [string, string]> =
-    database === "shared"
+    database !== "shared" && "url" in database
       ? [
-          ["DATABASE_URL", inject("databaseUrl")],
-          ["DATABASE_POOL_SIZE", inject("databaseKind").startsWith("PGlite") ? "1" : "5"],
+          ["DATABASE_URL", database.url],
+          ["DATABASE_POOL_SIZE", "5"],
           ["RUN_MIGRATIONS", "false"]
         ]
-      : // A private embedded database (PGlite), migrated at start-up: nobody else's rows.
-        [["DATA_DIR", database.dataDir]]
+      : database === "shared"
+        ? [
+            ["DATABASE_URL", inject("databaseUrl")],
+            ["DATABASE_POOL_SIZE", inject("databaseKind").startsWith("PGlite") ? "1" : "5"],
+            ["RUN_MIGRATIONS", "false"]
+          ]
+        : // A private embedded database (PGlite), migrated at start-up: nobody else's rows.
+          [["DATA_DIR", database.dataDir]]
   const config = new Map<string, string>([
     ...databaseSettings,
     ["PORT", "0"],
@@ -94,6 +103,12 @@ export const testServer = (
  * Tests sharing one real server. The server runs on the real clock: under the TestClock every row
  * would be created at the epoch.
  */
+/** Runs migrations on `url` (a private database) the way the global setup does for the shared one. */
+export const migrate = (url: string) =>
+  Effect.runPromise(
+    runMigrations.pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })), Effect.scoped)
+  )
+
 export const withServer = (env: Record<string, string> = {}) =>
   layer(testServer(env), { excludeTestServices: true, timeout: "60 seconds" })
 

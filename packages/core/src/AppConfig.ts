@@ -1,6 +1,6 @@
 import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
-import type * as Option from "effect/Option"
+import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 
 /** Every setting the processes read, with its default. The README's table lists them. */
@@ -91,7 +91,10 @@ export const DeliveryConfig = Config.all({
 export type DeliveryConfig = Config.Config.Success<typeof DeliveryConfig>
 
 export const DispatcherConfig = Config.all({
-  enabled: Config.boolean("DISPATCHER_ENABLED").pipe(Config.withDefault(true)),
+  // With Kafka, the worker dispatches; without, the server does it in-process.
+  enabled: Config.boolean("DISPATCHER_ENABLED").pipe(
+    Config.orElse(() => Config.map(Config.option(Config.string("KAFKA_BROKERS")), Option.isNone))
+  ),
   pollInterval: Config.duration("DISPATCHER_POLL_INTERVAL").pipe(Config.withDefault(Duration.seconds(1))),
   batchSize: Config.integer("DISPATCHER_BATCH_SIZE").pipe(Config.withDefault(100)),
   concurrency: Config.integer("DISPATCHER_CONCURRENCY").pipe(Config.withDefault(32)),

@@ -78,12 +78,20 @@ export const makeDispatchLoop = (options: { readonly drainTimeout: Duration.Dura
     )
   })
 
-/** Runs the loop for the life of the layer when `DISPATCHER_ENABLED` (the default). */
-export const DispatchLoopLive = (options: { readonly drainTimeout: Duration.DurationInput }) =>
+/**
+ * Runs the loop for the life of the layer when `DISPATCHER_ENABLED` (by default: when Kafka is not
+ * configured), or always with `always` (the worker).
+ */
+export const DispatchLoopLive = (options: {
+  readonly drainTimeout: Duration.DurationInput
+  readonly always?: boolean
+}) =>
   Layer.scopedDiscard(
     Effect.gen(function* () {
       const { enabled } = yield* DispatcherConfig
-      if (!enabled) return yield* Effect.logInfo("dispatcher disabled (DISPATCHER_ENABLED=false)")
+      if (!enabled && options.always !== true) {
+        return yield* Effect.logInfo("in-process dispatcher off (DISPATCHER_ENABLED=false, or Kafka configured)")
+      }
       yield* makeDispatchLoop(options)
     })
   )

@@ -17,6 +17,7 @@ import { Outbox } from "./Outbox.js"
 import { Preferences } from "./Preferences.js"
 import { Renderer } from "./Renderer.js"
 import { TemplateRepo } from "./TemplateRepo.js"
+import { recipientFor, UserContacts } from "./UserContacts.js"
 
 /** What `dispatch` did with a notification. */
 export type DispatchOutcome = "skipped" | "sent" | "failed" | "suppressed" | "deferred" | "requeued"
@@ -27,36 +28,36 @@ type Claim =
 
 const toDate = (value: DateTime.Utc): Date => new Date(value.epochMillis)
 
-/** The rendered content as the channel's provider message, or none without a recipient address. */
-export const toMessage = (notification: Notification, content: RenderedContent): Option.Option<Message> => {
+/** The address a request gave for the notification's channel, if any. */
+export const requestedAddress = (notification: Notification): Option.Option<string> => {
   const recipient = notification.recipient
+  switch (notification.channel) {
+    case "email":
+      return Option.fromNullable(recipient?.email)
+    case "sms":
+      return Option.fromNullable(recipient?.phone)
+    case "push":
+      return Option.fromNullable(recipient?.device_token)
+  }
+}
+
+/** The rendered content as the channel's provider message to `address`. */
+export const toMessage = (notification: Notification, content: RenderedContent, address: string): Message => {
   const idempotencyKey = notification.id
   switch (notification.channel) {
     case "email":
-      return Option.map(Option.fromNullable(recipient?.email), (to) => ({
-        _tag: "email" as const,
+      return {
+        _tag: "email",
         idempotencyKey,
-        to,
+        to: address,
         subject: content.subject ?? "",
         text: content.text,
         html: content.html
-      }))
+      }
     case "sms":
-      return Option.map(Option.fromNullable(recipient?.phone), (to) => ({
-        _tag: "sms" as const,
-        idempotencyKey,
-        to,
-        body: content.text
-      }))
+      return { _tag: "sms", idempotencyKey, to: address, body: content.text }
     case "push":
-      return Option.map(Option.fromNullable(recipient?.device_token), (token) => ({
-        _tag: "push" as const,
-        idempotencyKey,
-        token,
-        title: content.subject,
-        body: content.text,
-        data: {}
-      }))
+      return { _tag: "push", idempotencyKey, token: address, title: content.subject, body: content.text, data: {} }
   }
 }
 
@@ -78,6 +79,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
     const preferences = yield* Preferences
     const outbox = yield* Outbox
     const renderer = yield* Renderer
+    const contacts = yield* UserContacts
     const delivery = yield* Delivery
     const config = yield* DeliveryConfig
     const { lease } = yield* DispatcherConfig
@@ -194,13 +196,16 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
         if (rendered._tag === "Left") {
           return { _tag: "Done", outcome: yield* fail(n, now, rendered.left) } as const
         }
-        const message = toMessage(n, rendered.right)
-        if (Option.isNone(message)) {
+        // The request's override, else the user's contact details from identity's events.
+        const address = Option.isSome(requestedAddress(n))
+          ? requestedAddress(n)
+          : Option.flatMap(yield* contacts.get(n.user_id), (contact) => recipientFor(n.channel, contact))
+        if (Option.isNone(address)) {
           return {
             _tag: "Done",
             outcome: yield* fail(n, now, {
               code: "no_recipient",
-              message: `No ${recipientField[n.channel]} to send to: the request named none.`,
+              message: `No ${recipientField[n.channel]} to send to: the request named none and identity has none for the user.`,
               retryable: false
             })
           } as const
@@ -210,7 +215,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
           { disableValidation: true }
         )
         yield* repo.update(sending, { leaseUntil: toDate(DateTime.addDuration(now, lease)) })
-        return { _tag: "Claimed", notification: sending, message: message.value } as const
+        return { _tag: "Claimed", notification: sending, message: toMessage(n, rendered.right, address.value) } as const
       }).pipe(sql.withTransaction)
 
     const finish = (n: Notification, result: DeliveryResult): Effect.Effect<DispatchOutcome, SqlError> =>
@@ -319,6 +324,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
     Preferences.Default,
     Outbox.Default,
     Renderer.Default,
+    UserContacts.Default,
     Delivery.Default
   ]
 }) {}

@@ -1,3 +1,5 @@
+export * from "./Consumer.js"
+export * from "./Consumers.js"
 export * from "./Health.js"
 export * from "./Kafka.js"
 export * from "./OutboxRelay.js"
