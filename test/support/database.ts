@@ -80,7 +80,7 @@ export const startDatabase = async (): Promise<TestDatabase> => {
  */
 export const privateDatabase = async (
   sharedUrl: string,
-  migrate: (url: string) => Promise<void>
+  migrate: (url: string) => Promise<unknown>
 ): Promise<TestDatabase | undefined> => {
   if (!sharedUrl.startsWith("postgres://") || sharedUrl.includes("?host=")) return undefined
   const database = await fromEnvironment(sharedUrl)
