@@ -1,7 +1,10 @@
+import { NodeSdk } from "@effect/opentelemetry"
 import { afterAll, describe, expect } from "@effect/vitest"
-import { DatabaseLive, TelemetryLive } from "@notification-service/core"
+import { DatabaseLive, MetricsScraper, PrometheusText } from "@notification-service/core"
 import { decodeEvent, type NotificationId, type UserId } from "@notification-service/domain"
 import { WorkerServicesLive, WorkersLive } from "@notification-service/workers"
+import { SpanKind } from "@opentelemetry/api"
+import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -30,6 +33,13 @@ const topics = {
 
 class Mailbox extends Context.Tag("test/Mailbox")<Mailbox, Array<ReceivedMail>>() {}
 
+// Both processes' spans, in memory: the trace must cross the Kafka hop.
+const spans = new InMemorySpanExporter()
+const TracingInMemory = Layer.merge(
+  NodeSdk.layer(() => ({ resource: { serviceName: "pipeline-test" }, spanProcessor: new SimpleSpanProcessor(spans) })),
+  Layer.succeed(MetricsScraper, { scrape: PrometheusText.scrape })
+)
+
 /** The server (HTTP only) and the worker (relay, consumers, dispatch loop) as two process would run. */
 const pipeline = (brokers: ReadonlyArray<string>, url: string) =>
   Layer.unwrapScoped(
@@ -52,7 +62,7 @@ const pipeline = (brokers: ReadonlyArray<string>, url: string) =>
       const worker = WorkersLive.pipe(
         Layer.provide(WorkerServicesLive),
         Layer.provide(DatabaseLive),
-        Layer.provide(TelemetryLive),
+        Layer.provide(TracingInMemory),
         Layer.provide(Logger.minimumLogLevel(LogLevel.Warning)),
         Layer.provide(
           Layer.setConfigProvider(
@@ -62,7 +72,11 @@ const pipeline = (brokers: ReadonlyArray<string>, url: string) =>
           )
         )
       )
-      return Layer.mergeAll(testServer(settings, { url }), worker, Layer.succeed(Mailbox, smtp.received))
+      return Layer.mergeAll(
+        testServer(settings, { url }, TracingInMemory),
+        worker,
+        Layer.succeed(Mailbox, smtp.received)
+      )
     })
   )
 
@@ -155,6 +169,27 @@ if ("skip" in kafka || database === undefined) {
         expect(requestId).not.toBeNull()
         const mail = mailbox.find((m) => m.envelope.to.includes(`ada.${userId}@example.com`))
         expect(mail?.mail.subject).toBe("Payment of €12.50")
+
+        // One trace: the HTTP request, the relay's record (traceparent header), the worker's
+        // consumer span (messaging.* attributes) and the provider call.
+        const finished = spans.getFinishedSpans()
+        const request = finished.find((span) => span.attributes["http.request_id"] === requestId)
+        const traceId = request?.spanContext().traceId
+        expect(traceId).toMatch(/^[0-9a-f]{32}$/)
+        const accepted = messages.find(
+          (m) => m.value?.includes(id) === true && m.headers.event_type === "notification.accepted"
+        )
+        expect(String(accepted?.headers.traceparent)).toContain(String(traceId))
+        const inTrace = finished.filter((span) => span.spanContext().traceId === traceId)
+        const consumerSpan = inTrace.find((span) => span.name === `${topics.events} process`)
+        expect(consumerSpan?.kind).toBe(SpanKind.CONSUMER)
+        expect(consumerSpan?.attributes).toMatchObject({
+          "messaging.system": "kafka",
+          "messaging.operation": "process",
+          "messaging.destination.name": topics.events,
+          "messaging.message.id": String(accepted?.headers.event_id)
+        })
+        expect(inTrace.map((span) => span.name)).toContain("Delivery.smtp")
       })
     )
 

@@ -2,10 +2,11 @@ import { FetchHttpClient, HttpClient, HttpClientRequest, HttpServer } from "@eff
 import { NodeHttpClient } from "@effect/platform-node"
 import { PgClient } from "@effect/sql-pg"
 import { layer } from "@effect/vitest"
-import { DatabaseLive, Dispatcher, TelemetryLive } from "@notification-service/core"
+import { DatabaseLive, Dispatcher, type MetricsScraper, TelemetryLive } from "@notification-service/core"
 import { makeClient } from "@notification-service/domain"
 import { runMigrations } from "@notification-service/migrations"
 import { Lifecycle, NodeServerLive, ServicesLive } from "@notification-service/server"
+import type * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -47,7 +48,8 @@ export class TestServerInfo extends Effect.Tag("test/TestServerInfo")<TestServer
  */
 export const testServer = (
   env: Record<string, string> = {},
-  database: "shared" | { readonly dataDir: string } | { readonly url: string } = "shared"
+  database: "shared" | { readonly dataDir: string } | { readonly url: string } = "shared",
+  telemetry: Layer.Layer<MetricsScraper, ConfigError.ConfigError> = TelemetryLive
 ) => {
   const databaseSettings: ReadonlyArray<readonly [string, string]> =
     database !== "shared" && "url" in database
@@ -92,7 +94,7 @@ export const testServer = (
     Layer.provideMerge(Dispatcher.Default.pipe(Layer.provide(NodeHttpClient.layerUndici))),
     Layer.provideMerge(Lifecycle.Default),
     Layer.provide(DatabaseLive),
-    Layer.provide(TelemetryLive),
+    Layer.provide(telemetry),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Warning)),
     Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(config))),
     Layer.provideMerge(FetchHttpClient.layer)

@@ -19,7 +19,13 @@ import { NotificationRepo } from "./NotificationRepo.js"
  * Shutdown is clean: the loop stops taking batches, the batch in flight finishes (within
  * `drainTimeout`), and only then do the layers below it (the database pool) close.
  */
-export const makeDispatchLoop = (options: { readonly drainTimeout: Duration.DurationInput }) =>
+export interface DispatchLoopOptions {
+  readonly drainTimeout: Duration.DurationInput
+  /** Leave just-accepted notifications this long to the Kafka dispatch consumer (the worker). */
+  readonly freshPendingGrace?: Duration.DurationInput
+}
+
+export const makeDispatchLoop = (options: DispatchLoopOptions) =>
   Effect.gen(function* () {
     const config = yield* DispatcherConfig
     const dispatcher = yield* Dispatcher
@@ -28,7 +34,11 @@ export const makeDispatchLoop = (options: { readonly drainTimeout: Duration.Dura
     const stopping = yield* Ref.make(false)
 
     const batch = Effect.gen(function* () {
-      const ids = yield* repo.dueIds(yield* DateTime.now, config.batchSize)
+      const ids = yield* repo.dueIds(
+        yield* DateTime.now,
+        config.batchSize,
+        Duration.decode(options.freshPendingGrace ?? 0)
+      )
       yield* Effect.forEach(
         ids,
         (id) =>
@@ -82,10 +92,7 @@ export const makeDispatchLoop = (options: { readonly drainTimeout: Duration.Dura
  * Runs the loop for the life of the layer when `DISPATCHER_ENABLED` (by default: when Kafka is not
  * configured), or always with `always` (the worker).
  */
-export const DispatchLoopLive = (options: {
-  readonly drainTimeout: Duration.DurationInput
-  readonly always?: boolean
-}) =>
+export const DispatchLoopLive = (options: DispatchLoopOptions & { readonly always?: boolean }) =>
   Layer.scopedDiscard(
     Effect.gen(function* () {
       const { enabled } = yield* DispatcherConfig
@@ -97,7 +104,7 @@ export const DispatchLoopLive = (options: {
   )
 
 /** The loop with everything it runs on except the database and the shared `DispatchSignal`. */
-export const DispatcherLive = (options: { readonly drainTimeout: Duration.DurationInput }) =>
+export const DispatcherLive = (options: DispatchLoopOptions) =>
   DispatchLoopLive(options).pipe(
     Layer.provide(Dispatcher.Default),
     Layer.provide(NotificationRepo.Default),

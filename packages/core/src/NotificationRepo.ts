@@ -7,7 +7,8 @@ import {
   type NotificationStatus,
   UserId
 } from "@notification-service/domain"
-import type * as DateTime from "effect/DateTime"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -121,12 +122,21 @@ export class NotificationRepo extends Effect.Service<NotificationRepo>()("core/N
 
     /**
      * Ids of notifications a dispatcher may take now, oldest due first: pending or scheduled ones
-     * whose time has come, and `sending` ones whose dispatcher's lease lapsed (it crashed).
+     * whose time has come, and `sending` ones whose dispatcher's lease lapsed (it crashed). With a
+     * `freshPendingGrace`, a just-accepted notification is left that long to whoever dispatches
+     * accepted events (the Kafka consumer), so the poller only catches what it missed.
      */
-    const dueIds = (now: DateTime.Utc, limit: number): Effect.Effect<ReadonlyArray<NotificationId>, SqlError> =>
+    const dueIds = (
+      now: DateTime.Utc,
+      limit: number,
+      freshPendingGrace: Duration.Duration = Duration.zero
+    ): Effect.Effect<ReadonlyArray<NotificationId>, SqlError> =>
       sql<{ readonly id: NotificationId }>`
         (SELECT id, due_at AS at FROM notifications
-          WHERE status IN ('pending', 'scheduled') AND due_at <= ${date(now)} ORDER BY due_at LIMIT ${limit})
+          WHERE status IN ('pending', 'scheduled') AND due_at <= ${date(now)}
+            AND (status = 'scheduled' OR attempts > 0
+              OR due_at <= ${date(DateTime.subtractDuration(now, freshPendingGrace))})
+          ORDER BY due_at LIMIT ${limit})
         UNION ALL
         (SELECT id, lease_expires_at AS at FROM notifications
           WHERE status = 'sending' AND lease_expires_at <= ${date(now)} ORDER BY lease_expires_at LIMIT ${limit})

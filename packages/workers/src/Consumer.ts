@@ -7,9 +7,11 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import * as Tracer from "effect/Tracer"
 import type { IHeaders, KafkaMessage } from "kafkajs"
 import { KafkaClient, Producer } from "./Kafka.js"
 
@@ -60,6 +62,14 @@ const headerValue = (headers: IHeaders | undefined, name: string): string | unde
   if (value === undefined) return undefined
   const first = Array.isArray(value) ? value[0] : value
   return first === undefined ? undefined : first.toString()
+}
+
+/** The producer's span from a W3C `traceparent` header, so the consumer span joins its trace. */
+export const parentFromHeaders = (headers: IHeaders | undefined): Option.Option<Tracer.ExternalSpan> => {
+  const match = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(headerValue(headers, "traceparent") ?? "")
+  if (match === null) return Option.none()
+  const [, traceId = "", spanId = "", flags = "00"] = match
+  return Option.some(Tracer.externalSpan({ traceId, spanId, sampled: (Number.parseInt(flags, 16) & 1) === 1 }))
 }
 
 const sqlRetryable = (error: SqlError) => new RetryableFailure({ message: `database: ${error.message}` })
@@ -176,8 +186,8 @@ export const runConsumer = <A, R>(definition: ConsumerDefinition<A, R>) =>
           )
         )
         if (outcome !== "dead_lettered") yield* Metric.update(tags(outcome), 1)
-      }).pipe(
-        Effect.withSpan(`${definition.topic} process`, {
+      }).pipe((self) => {
+        const spanned = Effect.withSpan(self, `${definition.topic} process`, {
           kind: "consumer",
           attributes: {
             "messaging.system": "kafka",
@@ -186,10 +196,15 @@ export const runConsumer = <A, R>(definition: ConsumerDefinition<A, R>) =>
             "messaging.kafka.consumer.group": groupId,
             "messaging.kafka.destination.partition": partition,
             "messaging.kafka.message.offset": Number(message.offset),
+            "messaging.kafka.message.key": message.key?.toString("utf8") ?? "",
             "messaging.message.id": headerValue(message.headers, "event_id") ?? ""
           }
         })
-      )
+        return Option.match(parentFromHeaders(message.headers), {
+          onNone: () => spanned,
+          onSome: (parent) => Effect.withParentSpan(spanned, parent)
+        })
+      })
 
     const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 500, sessionTimeout: 30_000 })
     const abort = new AbortController()

@@ -11,6 +11,7 @@ import {
   TelemetryLive,
   UserContacts
 } from "@notification-service/core"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { CommandsConsumerLive, DispatchConsumerLive, IdentityConsumerLive } from "./Consumers.js"
@@ -20,7 +21,9 @@ import { OutboxRelayLive } from "./OutboxRelay.js"
 
 /** The worker always runs the dispatch loop (scheduled and requeued work), whatever the server does. */
 const DueWorkLive = Layer.unwrapEffect(
-  Effect.map(HttpConfig, (http) => DispatchLoopLive({ drainTimeout: http.shutdownGrace, always: true }))
+  Effect.map(HttpConfig, (http) =>
+    DispatchLoopLive({ drainTimeout: http.shutdownGrace, always: true, freshPendingGrace: Duration.seconds(30) })
+  )
 )
 
 /**
