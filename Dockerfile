@@ -6,8 +6,8 @@
 # the production dependencies alone (BuildKit runs the two in parallel); `runtime` is the slim
 # image that ships: node_modules from `prod-deps` plus each package's package.json and dist.
 #
-# The image runs the API by default. The workers process (Kafka outbox relay, later) uses the
-# same image with another command: `docker run notification-service node packages/workers/dist/main.js`.
+# The image runs the API by default. The worker (outbox relay, Kafka consumers, dispatch loop) uses
+# the same image with another command: `docker run notification-service node packages/workers/dist/main.js`.
 
 # ---------------------------------------------------------------------------------------------
 # build: npm ci with dev dependencies, then `tsc -b tsconfig.build.json` -> packages/*/dist
@@ -79,11 +79,13 @@ RUN mkdir -p /app/.data && chown node:node /app/.data
 # `runAsNonRoot: true` should also set `runAsUser: 1000`, since this USER is a name.
 USER node
 
-EXPOSE 3000
+# 3000: the API (PORT). 3001: the worker's probes and metrics (WORKER_PORT).
+EXPOSE 3000 3001
 
 # Liveness only (the process answers HTTP). No curl in slim images: node's own fetch does it.
+# Either process's port will do, so the check holds for the API and for the worker.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/live',{signal:AbortSignal.timeout(2500)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "const live=(port)=>fetch('http://127.0.0.1:'+port+'/health/live',{signal:AbortSignal.timeout(2500)}).then(r=>{if(!r.ok)throw new Error(String(r.status))});Promise.any([live(process.env.PORT||3000),live(process.env.WORKER_PORT||3001)]).then(()=>process.exit(0),()=>process.exit(1))"]
 
 # node is PID 1 (exec-form CMD, no npm or shell in between), so SIGTERM reaches the server's
 # shutdown sequence: readiness 503, pre-stop delay, drain, close the pool, exit 0.

@@ -3,11 +3,15 @@ import { describe, expect, it } from "@effect/vitest"
 import {
   ApiKeysConfig,
   DatabaseConfig,
+  DispatcherConfig,
   HttpConfig,
+  KafkaConfig,
+  OutboxRelayConfig,
   parseApiKeys,
   RateLimitConfig,
   TelemetryConfig
 } from "@notification-service/core"
+import { WorkerHttpConfig } from "@notification-service/workers"
 import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
@@ -32,25 +36,111 @@ const dockerfileText = read("../Dockerfile")
 const dockerignoreText = read("../.dockerignore")
 const rootManifest: unknown = JSON.parse(read("../package.json"))
 
-/** The settings the processes read (packages/core/src/AppConfig.ts and LOG_LEVEL). */
-const knownSettings: ReadonlySet<string> = new Set([
-  "PORT",
+/** Delivery settings (packages/core/src/AppConfig.ts and the channel adapters): both processes dispatch. */
+const deliverySettings: ReadonlyArray<string> = [
+  "DISPATCHER_ENABLED",
+  "DISPATCHER_POLL_INTERVAL",
+  "DISPATCHER_BATCH_SIZE",
+  "DISPATCHER_CONCURRENCY",
+  "DISPATCHER_LEASE",
+  "DELIVERY_MAX_ATTEMPTS",
+  "DELIVERY_DEADLINE",
+  "DELIVERY_REQUEUE_DELAY",
+  "DELIVERY_BUSY_REQUEUE_DELAY",
+  "SMS_MAX_SEGMENTS",
+  "CIRCUIT_BREAKER_FAILURE_THRESHOLD",
+  "CIRCUIT_BREAKER_RESET_TIMEOUT",
+  "CIRCUIT_BREAKER_HALF_OPEN_ATTEMPTS",
+  ...["EMAIL", "SMS", "PUSH"].flatMap((channel) =>
+    [
+      "PROVIDERS",
+      "RETRY_MAX_ATTEMPTS",
+      "RETRY_BASE_DELAY",
+      "RETRY_BACKOFF_FACTOR",
+      "RETRY_MAX_DELAY",
+      "RETRY_JITTER",
+      "BULKHEAD_MAX_CONCURRENT_CALLS",
+      "BULKHEAD_MAX_WAIT",
+      "TIMEOUT"
+    ].map((setting) => `${channel}_${setting}`)
+  ),
+  "EMAIL_FROM",
+  "SMTP_HOST",
+  "SMTP_PORT",
+  "SMTP_SECURE",
+  "SMTP_USER",
+  "SMTP_PASSWORD",
+  "SMTP_CONNECTION_TIMEOUT",
+  "SMTP_GREETING_TIMEOUT",
+  "SMTP_SOCKET_TIMEOUT",
+  "SMTP_MAX_CONNECTIONS",
+  "SENDGRID_API_KEY",
+  "SENDGRID_BASE_URL",
+  "TWILIO_ACCOUNT_SID",
+  "TWILIO_AUTH_TOKEN",
+  "TWILIO_FROM",
+  "TWILIO_MESSAGING_SERVICE_SID",
+  "TWILIO_STATUS_CALLBACK_URL",
+  "TWILIO_BASE_URL",
+  "FCM_PROJECT_ID",
+  "FCM_ACCESS_TOKEN",
+  "FCM_BASE_URL"
+]
+
+/** Settings both processes read. */
+const sharedSettings: ReadonlyArray<string> = [
   "HOST",
   "DATABASE_URL",
   "DATABASE_POOL_SIZE",
   "DATA_DIR",
+  "SHUTDOWN_GRACE_PERIOD",
+  // The server only checks whether it is set: then the worker dispatches, not the server.
+  "KAFKA_BROKERS",
+  "OTEL_SERVICE_NAME",
+  "OTEL_EXPORTER_OTLP_ENDPOINT",
+  "LOG_LEVEL",
+  ...deliverySettings
+]
+
+/** The settings the server reads (packages/core/src/AppConfig.ts and LOG_LEVEL). */
+const serverSettings: ReadonlySet<string> = new Set([
+  ...sharedSettings,
+  "PORT",
   "RUN_MIGRATIONS",
   "API_KEYS",
   "RATE_LIMIT_REQUESTS",
   "RATE_LIMIT_WINDOW",
   "REDIS_URL",
   "MAX_BODY_BYTES",
-  "SHUTDOWN_GRACE_PERIOD",
   "SHUTDOWN_PRESTOP_DELAY",
-  "OTEL_SERVICE_NAME",
-  "OTEL_EXPORTER_OTLP_ENDPOINT",
-  "LOG_LEVEL"
+  "IDEMPOTENCY_KEY_TTL",
+  "IDEMPOTENCY_STALE_AFTER",
+  "IDEMPOTENCY_PURGE_INTERVAL"
 ])
+
+/** The settings the worker reads (KafkaConfig, OutboxRelayConfig, packages/workers/src). */
+const workerSettings: ReadonlySet<string> = new Set([
+  ...sharedSettings,
+  "WORKER_PORT",
+  "KAFKA_CLIENT_ID",
+  "KAFKA_TOPIC_COMMANDS",
+  "KAFKA_TOPIC_EVENTS",
+  "KAFKA_TOPIC_IDENTITY",
+  "KAFKA_IDEMPOTENT_PRODUCER",
+  "KAFKA_COMPRESSION",
+  "KAFKA_PARTITIONS_CONCURRENTLY",
+  "OUTBOX_RELAY_BATCH_SIZE",
+  "OUTBOX_RELAY_POLL_INTERVAL",
+  "OUTBOX_RETENTION",
+  "OUTBOX_PRUNE_INTERVAL"
+])
+
+/**
+ * The worker's stop, besides the dispatch loop's drain (SHUTDOWN_GRACE_PERIOD), which runs at the
+ * same time: the consumers wait 10 s for the records in flight (packages/workers/src/Consumer.ts),
+ * the relay 10 s for its batch (OutboxRelay.ts); then spans are flushed within 5 s (core Telemetry.ts).
+ */
+const workerStopMillis = { consumers: 10_000, relay: 10_000, spanFlush: 5_000 } as const
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
@@ -249,6 +339,7 @@ const composeSchema = object(
 interface ComposeService {
   image?: string
   build?: string | { context: string; dockerfile?: string; target?: string }
+  command?: string | Array<string>
   environment?: Record<string, string>
   ports?: Array<string>
   volumes?: Array<string>
@@ -333,13 +424,66 @@ const ApiSettings = Config.all({
   rateLimit: RateLimitConfig,
   telemetry: TelemetryConfig,
   apiKeys: ApiKeysConfig,
+  dispatcher: DispatcherConfig,
   logLevel: Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info))
 })
 
-const resolveSettings = (environment: Readonly<Record<string, string>>) =>
+/** The worker's environment, the same way (KAFKA_PARTITIONS_CONCURRENTLY as packages/workers/src/Consumers.ts reads it). */
+const WorkerSettings = Config.all({
+  http: HttpConfig,
+  probes: WorkerHttpConfig,
+  database: DatabaseConfig,
+  kafka: KafkaConfig,
+  relay: OutboxRelayConfig,
+  telemetry: TelemetryConfig,
+  partitionsConsumedConcurrently: Config.integer("KAFKA_PARTITIONS_CONCURRENTLY").pipe(Config.withDefault(4)),
+  logLevel: Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info))
+})
+
+const resolveWith = <A>(config: Config.Config<A>, environment: Readonly<Record<string, string>>) =>
   Effect.runSync(
-    Effect.either(Effect.withConfigProvider(ApiSettings, ConfigProvider.fromMap(new Map(Object.entries(environment)))))
+    Effect.either(Effect.withConfigProvider(config, ConfigProvider.fromMap(new Map(Object.entries(environment)))))
   )
+
+const hostOf = (value: string): string | undefined => (URL.canParse(value) ? new URL(value).hostname : undefined)
+
+/** The `host:port` entries of KAFKA_BROKERS (comma-separated, as `Config.array` reads it). */
+const brokersOf = (value: string): ReadonlyArray<string> =>
+  value
+    .split(",")
+    .map((broker) => broker.trim())
+    .filter((broker) => broker !== "")
+
+const brokerHost = (broker: string): string => broker.slice(0, Math.max(0, broker.lastIndexOf(":")))
+
+const healthcheckText = (svc: ComposeService): string => {
+  const test = svc.healthcheck?.test
+  return Array.isArray(test) ? test.join(" ") : (test ?? "")
+}
+
+const stopGraceMillis = (svc: ComposeService): number | undefined =>
+  svc.stop_grace_period === undefined ? 10_000 : goDurationMillis(svc.stop_grace_period)
+
+/** Each setting must be set and name compose services that `name` depends on. */
+const reachProblems = (file: ComposeFile, name: string, settings: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const svc = file.services[name]
+  if (svc === undefined) return [`no '${name}' service`]
+  const environment = svc.environment ?? {}
+  return settings.flatMap((setting) => {
+    const value = environment[setting]
+    if (value === undefined) return [`${name}: ${setting} must be set`]
+    const hosts = setting === "KAFKA_BROKERS" ? brokersOf(value).map(brokerHost) : [hostOf(value)]
+    return hosts.flatMap((host) => {
+      if (host === undefined || file.services[host] === undefined) {
+        return [`${name}: ${setting} must point at a compose service, not '${host ?? value}'`]
+      }
+      if (!dependencies(svc).some(([target]) => target === host)) {
+        return [`${name}: ${setting} points at '${host}', which ${name} does not depend on`]
+      }
+      return []
+    })
+  })
+}
 
 const apiProblems = (file: ComposeFile): ReadonlyArray<string> => {
   const api = file.services.api
@@ -350,23 +494,12 @@ const apiProblems = (file: ComposeFile): ReadonlyArray<string> => {
 
   const environment = api.environment ?? {}
   for (const name of Object.keys(environment)) {
-    if (!knownSettings.has(name)) problems.push(`api: environment variable ${name} is not a setting the service reads`)
+    if (!serverSettings.has(name)) problems.push(`api: environment variable ${name} is not a setting the server reads`)
   }
-  for (const name of ["DATABASE_URL", "REDIS_URL", "OTEL_EXPORTER_OTLP_ENDPOINT", "API_KEYS"]) {
-    if (environment[name] === undefined) problems.push(`api: ${name} must be set`)
-  }
-  for (const name of ["DATABASE_URL", "REDIS_URL", "OTEL_EXPORTER_OTLP_ENDPOINT"]) {
-    const value = environment[name]
-    if (value === undefined) continue
-    const host = URL.canParse(value) ? new URL(value).hostname : undefined
-    if (host === undefined || file.services[host] === undefined) {
-      problems.push(`api: ${name} must point at a compose service, not '${host ?? value}'`)
-    } else if (!dependencies(api).some(([target]) => target === host)) {
-      problems.push(`api: ${name} points at '${host}', which api does not depend on`)
-    }
-  }
+  if (environment.API_KEYS === undefined) problems.push("api: API_KEYS must be set")
+  problems.push(...reachProblems(file, "api", ["DATABASE_URL", "REDIS_URL", "OTEL_EXPORTER_OTLP_ENDPOINT"]))
 
-  const resolved = resolveSettings(environment)
+  const resolved = resolveWith(ApiSettings, environment)
   if (Either.isLeft(resolved)) return [...problems, `api: environment does not parse: ${String(resolved.left)}`]
   const settings = resolved.right
 
@@ -382,9 +515,17 @@ const apiProblems = (file: ComposeFile): ReadonlyArray<string> => {
   if (!published.includes(String(settings.http.port))) {
     problems.push(`api: the container port ${settings.http.port} (PORT) is not published`)
   }
+  if (api.healthcheck !== undefined && !healthcheckText(api).includes(`:${settings.http.port}/health/`)) {
+    problems.push(`api: the healthcheck must probe /health/* on PORT (${settings.http.port})`)
+  }
+  if (file.services.worker !== undefined && settings.dispatcher.enabled) {
+    problems.push(
+      "api: dispatches in-process although the worker runs (set KAFKA_BROKERS, or DISPATCHER_ENABLED=false)"
+    )
+  }
 
   const shutdown = Duration.sum(settings.http.preStopDelay, settings.http.shutdownGrace)
-  const stopGrace = api.stop_grace_period === undefined ? 10_000 : goDurationMillis(api.stop_grace_period)
+  const stopGrace = stopGraceMillis(api)
   if (stopGrace === undefined || stopGrace <= Duration.toMillis(shutdown)) {
     problems.push(
       `api: stop_grace_period (${api.stop_grace_period ?? "10s default"}) must exceed SHUTDOWN_PRESTOP_DELAY + SHUTDOWN_GRACE_PERIOD (${Duration.format(shutdown)})`
@@ -393,10 +534,182 @@ const apiProblems = (file: ComposeFile): ReadonlyArray<string> => {
   return problems
 }
 
+/** `NAME://host:port` entries of a Kafka listener list, by listener name. */
+const listenersOf = (
+  value: string | undefined
+): ReadonlyMap<string, { readonly host: string; readonly port: string }> => {
+  const listeners = new Map<string, { readonly host: string; readonly port: string }>()
+  for (const entry of (value ?? "").split(",")) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*):\/\/([^:/]*):(\d+)$/.exec(entry.trim())
+    if (match?.[1] !== undefined) listeners.set(match[1], { host: match[2] ?? "", port: match[3] ?? "" })
+  }
+  return listeners
+}
+
+/** One KRaft node whose listeners the containers (and the host) can reach. */
+const kafkaProblems = (file: ComposeFile): ReadonlyArray<string> => {
+  const kafka = file.services.kafka
+  if (kafka === undefined) return ["no 'kafka' service"]
+  const problems: Array<string> = []
+  const env = kafka.environment ?? {}
+  if (!/^apache\/kafka:\d+\.\d+\.\d+$/.test(kafka.image ?? "")) {
+    problems.push("kafka: image must be a pinned apache/kafka release")
+  }
+  const roles = (env.KAFKA_PROCESS_ROLES ?? "").split(",").map((role) => role.trim())
+  if (!roles.includes("broker") || !roles.includes("controller") || env.KAFKA_ZOOKEEPER_CONNECT !== undefined) {
+    problems.push("kafka: must be one KRaft node (KAFKA_PROCESS_ROLES broker,controller; no ZooKeeper)")
+  }
+  if (!/^[A-Za-z0-9_-]{22}$/.test(env.CLUSTER_ID ?? "")) {
+    problems.push("kafka: CLUSTER_ID must be a base64url UUID (22 characters)")
+  }
+
+  const listeners = listenersOf(env.KAFKA_LISTENERS)
+  const advertised = listenersOf(env.KAFKA_ADVERTISED_LISTENERS)
+  const protocols = new Set(
+    (env.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP ?? "").split(",").map((entry) => entry.split(":")[0]?.trim())
+  )
+  for (const listener of listeners.keys()) {
+    if (!protocols.has(listener)) problems.push(`kafka: listener ${listener} has no security protocol`)
+  }
+  for (const [listener, { host, port }] of advertised) {
+    if (listeners.get(listener)?.port !== port) {
+      problems.push(`kafka: advertised listener ${listener} has no listener on port ${port}`)
+    }
+    if (host === "localhost" || host === "127.0.0.1") {
+      if (!(kafka.ports ?? []).includes(`${port}:${port}`)) {
+        problems.push(`kafka: ${listener} is advertised as ${host}:${port}, but that port is not published`)
+      }
+    } else if (host !== "kafka") {
+      problems.push(`kafka: ${listener} is advertised as '${host}', neither the service name nor localhost`)
+    }
+  }
+  const controller = env.KAFKA_CONTROLLER_LISTENER_NAMES ?? ""
+  const voters = `${env.KAFKA_NODE_ID ?? "?"}@kafka:${listeners.get(controller)?.port ?? "?"}`
+  if (env.KAFKA_CONTROLLER_QUORUM_VOTERS !== voters) {
+    problems.push(`kafka: KAFKA_CONTROLLER_QUORUM_VOTERS must be ${voters} (this node, on its controller listener)`)
+  }
+  if (advertised.has(controller)) problems.push("kafka: the controller listener must not be advertised")
+  const interBroker = env.KAFKA_INTER_BROKER_LISTENER_NAME ?? ""
+  if (!advertised.has(interBroker)) {
+    problems.push("kafka: KAFKA_INTER_BROKER_LISTENER_NAME must name an advertised listener")
+  }
+  // The defaults (3 replicas) cannot be met by one broker: consumer groups would never form.
+  for (const setting of ["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR"]) {
+    if (env[setting] !== "1") problems.push(`kafka: ${setting} must be 1 on a single node`)
+  }
+  if (kafka.healthcheck === undefined) problems.push("kafka: no healthcheck, so nothing can wait for the broker")
+
+  // Clients are sent to the advertised addresses after bootstrap: each broker they name must be one.
+  const reachable = new Set(
+    [...advertised.values()].filter(({ host }) => host === "kafka").map(({ host, port }) => `${host}:${port}`)
+  )
+  for (const [name, svc] of Object.entries(file.services)) {
+    const brokers = svc.environment?.KAFKA_BROKERS
+    if (brokers === undefined) continue
+    for (const broker of brokersOf(brokers)) {
+      if (!reachable.has(broker)) {
+        problems.push(`${name}: KAFKA_BROKERS entry '${broker}' is not an address kafka advertises to containers`)
+      }
+    }
+  }
+  return problems
+}
+
+const workerCommand = ["node", "packages/workers/dist/main.js"] as const
+
+/** The worker: the api's image, its own settings, waiting for its dependencies, stopped after its shutdown. */
+const workerProblems = (file: ComposeFile): ReadonlyArray<string> => {
+  const worker = file.services.worker
+  if (worker === undefined) return ["no 'worker' service"]
+  const api = file.services.api
+  const problems: Array<string> = []
+  if (!Array.isArray(worker.command) || JSON.stringify(worker.command) !== JSON.stringify(workerCommand)) {
+    problems.push(`worker: command must be ${JSON.stringify(workerCommand)} (exec form: node as PID 1)`)
+  }
+  if (api !== undefined && (worker.image !== api.image || JSON.stringify(worker.build) !== JSON.stringify(api.build))) {
+    problems.push("worker: must run the api's image (the same image and build)")
+  }
+
+  const environment = worker.environment ?? {}
+  for (const name of Object.keys(environment)) {
+    if (!workerSettings.has(name))
+      problems.push(`worker: environment variable ${name} is not a setting the worker reads`)
+  }
+  problems.push(...reachProblems(file, "worker", ["DATABASE_URL", "KAFKA_BROKERS", "OTEL_EXPORTER_OTLP_ENDPOINT"]))
+  if (api !== undefined && environment.DATABASE_URL !== api.environment?.DATABASE_URL) {
+    problems.push("worker: DATABASE_URL must be the api's (one database, one outbox)")
+  }
+  const waits = new Map(dependencies(worker))
+  for (const [target, why] of [
+    ["postgres", ""],
+    ["kafka", ""],
+    ["api", " (it runs the migrations and listens only once they are done)"]
+  ] as const) {
+    if (waits.get(target) !== "service_healthy") problems.push(`worker: must wait for '${target}' to be healthy${why}`)
+  }
+
+  const resolved = resolveWith(WorkerSettings, environment)
+  if (Either.isLeft(resolved)) return [...problems, `worker: environment does not parse: ${String(resolved.left)}`]
+  const settings = resolved.right
+
+  const port = String(settings.probes.port)
+  if (!(worker.ports ?? []).some((mapping) => mapping.split(":")[1] === port)) {
+    problems.push(`worker: the container port ${port} (WORKER_PORT) is not published`)
+  }
+  if (!healthcheckText(worker).includes(`:${port}/health/ready`)) {
+    problems.push(`worker: the healthcheck must GET /health/ready on WORKER_PORT (${port})`)
+  }
+
+  const shutdown =
+    Math.max(Duration.toMillis(settings.http.shutdownGrace), workerStopMillis.consumers, workerStopMillis.relay) +
+    workerStopMillis.spanFlush
+  const stopGrace = stopGraceMillis(worker)
+  if (stopGrace === undefined || stopGrace <= shutdown) {
+    problems.push(
+      `worker: stop_grace_period (${worker.stop_grace_period ?? "10s default"}) must exceed its shutdown: the longest of SHUTDOWN_GRACE_PERIOD and the consumers' and relay's 10 s, plus the 5 s span flush (${shutdown / 1000} s)`
+    )
+  }
+  return problems
+}
+
+/** Both processes export traces over OTLP/HTTP to jaeger, under names that tell them apart. */
+const telemetryProblems = (file: ComposeFile): ReadonlyArray<string> => {
+  const jaeger = file.services.jaeger
+  if (jaeger === undefined) return ["no 'jaeger' service"]
+  const problems: Array<string> = []
+  if (jaeger.environment?.COLLECTOR_OTLP_ENABLED !== "true")
+    problems.push("jaeger: COLLECTOR_OTLP_ENABLED must be true")
+  if (!(jaeger.ports ?? []).includes("4318:4318")) problems.push("jaeger: OTLP/HTTP (4318) is not published")
+  const serviceNames = new Map<string, string>()
+  for (const name of ["api", "worker"]) {
+    const environment = file.services[name]?.environment ?? {}
+    const endpoint = environment.OTEL_EXPORTER_OTLP_ENDPOINT
+    const url = endpoint !== undefined && URL.canParse(endpoint) ? new URL(endpoint) : undefined
+    if (url?.protocol !== "http:" || url.hostname !== "jaeger" || url.port !== "4318") {
+      problems.push(
+        `${name}: OTEL_EXPORTER_OTLP_ENDPOINT must be http://jaeger:4318 (OTLP/HTTP), not '${endpoint ?? "unset"}'`
+      )
+    }
+    const serviceName = environment.OTEL_SERVICE_NAME ?? "notification-service"
+    const other = serviceNames.get(serviceName)
+    if (other !== undefined) problems.push(`${name}: OTEL_SERVICE_NAME '${serviceName}' is also ${other}'s`)
+    serviceNames.set(serviceName, name)
+  }
+  return problems
+}
+
 const composeProblems = (value: unknown): ReadonlyArray<string> => {
   const structural = validate(composeSchema, value)
   if (structural.length > 0 || !isComposeFile(value)) return structural
-  return [...dependsOnProblems(value), ...volumeProblems(value), ...hostPortProblems(value), ...apiProblems(value)]
+  return [
+    ...dependsOnProblems(value),
+    ...volumeProblems(value),
+    ...hostPortProblems(value),
+    ...apiProblems(value),
+    ...kafkaProblems(value),
+    ...workerProblems(value),
+    ...telemetryProblems(value)
+  ]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -530,6 +843,8 @@ const dockerfileProblems = (text: string, workspaces: ReadonlyArray<string>): Re
   if (healthcheck === undefined || /^NONE\b/i.test(healthcheck.args)) problems.push("final stage: no HEALTHCHECK")
   else if (!/CMD\s+\[\s*"node"/.test(healthcheck.args) || !healthcheck.args.includes("/health/live")) {
     problems.push("final stage: the HEALTHCHECK must GET /health/live with node itself (no curl in slim images)")
+  } else if (!healthcheck.args.includes("WORKER_PORT")) {
+    problems.push("final stage: the HEALTHCHECK must also pass for the worker (WORKER_PORT), which runs this image too")
   }
 
   // Dependencies in the final image: installed there, or copied from another stage's node_modules.
@@ -683,16 +998,19 @@ describe("docker-compose.yml", () => {
     expect(Object.keys(isRecord(compose) ? compose : {}).filter((key) => !allowed.includes(key))).toEqual([])
   })
 
-  it("runs postgres, redis, jaeger and the api", () => {
+  it("runs postgres, redis, jaeger, kafka, the api and the worker", () => {
     const file = loadCompose()
-    expect(Object.keys(file.services).sort()).toEqual(["api", "jaeger", "postgres", "redis"])
+    expect(Object.keys(file.services).sort()).toEqual(["api", "jaeger", "kafka", "postgres", "redis", "worker"])
     expect(serviceOf(file, "postgres").image).toMatch(/^postgres:16\b/)
     expect(serviceOf(file, "postgres").environment?.POSTGRES_DB).toBe("notifications")
     expect(serviceOf(file, "redis").image).toMatch(/^redis:7\b/)
     expect(serviceOf(file, "jaeger").image).toMatch(/^jaegertracing\/all-in-one\b/)
     expect(serviceOf(file, "jaeger").environment?.COLLECTOR_OTLP_ENABLED).toBe("true")
     expect(serviceOf(file, "jaeger").ports).toEqual(expect.arrayContaining(["16686:16686", "4318:4318"]))
+    expect(serviceOf(file, "kafka").image).toMatch(/^apache\/kafka:3\.8\./)
+    expect(serviceOf(file, "kafka").ports).toContain("9092:9092")
     expect(serviceOf(file, "api").ports).toContain("3000:3000")
+    expect(serviceOf(file, "worker").ports).toContain("3001:3001")
   })
 
   it("resolves every depends_on, volume and host port", () => {
@@ -704,10 +1022,40 @@ describe("docker-compose.yml", () => {
         ["redis", "service_healthy"]
       ])
     )
+    expect(dependencies(serviceOf(file, "worker"))).toEqual(
+      expect.arrayContaining([
+        ["postgres", "service_healthy"],
+        ["kafka", "service_healthy"],
+        ["api", "service_healthy"],
+        ["jaeger", "service_started"]
+      ])
+    )
   })
 
   it("configures the api with settings the service reads, and stops it after its drain", () => {
     expect(apiProblems(loadCompose())).toEqual([])
+  })
+
+  it("runs one KRaft Kafka node that the api and the worker reach on its advertised address", () => {
+    expect(kafkaProblems(loadCompose())).toEqual([])
+  })
+
+  it("runs the worker from the api's image with settings the worker reads, and stops it after its shutdown", () => {
+    expect(workerProblems(loadCompose())).toEqual([])
+  })
+
+  it("sends the api's and the worker's traces to jaeger over OTLP/HTTP", () => {
+    expect(telemetryProblems(loadCompose())).toEqual([])
+  })
+
+  it("runs a worker entry point that the image contains", () => {
+    const worker = serviceOf(loadCompose(), "worker")
+    const entry = Array.isArray(worker.command) ? (worker.command[1] ?? "") : ""
+    const stages = parseDockerfile(dockerfileText)
+    const final = stages.at(-1)
+    expect(entry).toBe("packages/workers/dist/main.js")
+    expect(final !== undefined && stageHas(stages, final, entry)).toBe(true)
+    expect(existsSync(new URL("../packages/workers/src/main.ts", import.meta.url))).toBe(true)
   })
 
   it("builds the api from this repository's Dockerfile", () => {
@@ -748,8 +1096,8 @@ describe("the checks reject broken files", () => {
     ["a port without a host side", (f) => Object.assign(serviceOf(f, "api"), { ports: ["3000"] }), /does not match/],
     [
       "a dependency on a missing service",
-      (f) => Object.assign(serviceOf(f, "api"), { depends_on: { kafka: { condition: "service_started" } } }),
-      /undefined service 'kafka'/
+      (f) => Object.assign(serviceOf(f, "api"), { depends_on: { zookeeper: { condition: "service_started" } } }),
+      /undefined service 'zookeeper'/
     ],
     [
       "waiting for a service without a healthcheck",
@@ -808,6 +1156,131 @@ describe("the checks reject broken files", () => {
       "a host port published twice",
       (f) => Object.assign(serviceOf(f, "redis"), { ports: ["3000:6379"] }),
       /already published/
+    ],
+    [
+      "a worker-only setting on the api",
+      (f) => Object.assign(serviceOf(f, "api").environment ?? {}, { WORKER_PORT: "3001" }),
+      /api: environment variable WORKER_PORT is not a setting the server reads/
+    ],
+    [
+      "a server-only setting on the worker",
+      (f) => Object.assign(serviceOf(f, "worker").environment ?? {}, { API_KEYS: "a:b:*" }),
+      /worker: environment variable API_KEYS is not a setting the worker reads/
+    ],
+    [
+      "an api that still dispatches in-process",
+      (f) => {
+        delete serviceOf(f, "api").environment?.KAFKA_BROKERS
+      },
+      /dispatches in-process although the worker runs/
+    ],
+    [
+      "a worker without KAFKA_BROKERS",
+      (f) => {
+        delete serviceOf(f, "worker").environment?.KAFKA_BROKERS
+      },
+      /worker: KAFKA_BROKERS must be set/
+    ],
+    [
+      "a broker address kafka advertises to the host only",
+      (f) => Object.assign(serviceOf(f, "worker").environment ?? {}, { KAFKA_BROKERS: "kafka:9092" }),
+      /'kafka:9092' is not an address kafka advertises to containers/
+    ],
+    [
+      "a worker that does not wait for kafka",
+      (f) => {
+        const deps = serviceOf(f, "worker").depends_on
+        if (deps !== undefined && !Array.isArray(deps)) delete deps.kafka
+      },
+      /KAFKA_BROKERS points at 'kafka', which worker does not depend on/
+    ],
+    [
+      "a worker that starts before the migrations",
+      (f) => {
+        const deps = serviceOf(f, "worker").depends_on
+        if (deps !== undefined && !Array.isArray(deps)) deps.api = { condition: "service_started" }
+      },
+      /must wait for 'api' to be healthy/
+    ],
+    [
+      "a worker waiting for a kafka without healthcheck",
+      (f) => {
+        delete serviceOf(f, "kafka").healthcheck
+      },
+      /waits for 'kafka' to be healthy, but 'kafka' has no healthcheck/
+    ],
+    [
+      "a worker running the server",
+      (f) => Object.assign(serviceOf(f, "worker"), { command: ["node", "packages/server/dist/main.js"] }),
+      /worker: command must be/
+    ],
+    [
+      "a worker on another database",
+      (f) =>
+        Object.assign(serviceOf(f, "worker").environment ?? {}, {
+          DATABASE_URL: "postgres://postgres:postgres@postgres:5432/other"
+        }),
+      /DATABASE_URL must be the api's/
+    ],
+    [
+      "a worker probed on the api's port",
+      (f) =>
+        Object.assign(serviceOf(f, "worker"), {
+          healthcheck: { test: ["CMD", "node", "-e", "fetch('http://127.0.0.1:3000/health/ready')"] }
+        }),
+      /healthcheck must GET \/health\/ready on WORKER_PORT/
+    ],
+    [
+      "a worker stop_grace_period shorter than its shutdown",
+      (f) => Object.assign(serviceOf(f, "worker"), { stop_grace_period: "20s" }),
+      /worker: stop_grace_period \(20s\) must exceed/
+    ],
+    [
+      "a worker drain longer than its stop_grace_period",
+      (f) => Object.assign(serviceOf(f, "worker").environment ?? {}, { SHUTDOWN_GRACE_PERIOD: "30 seconds" }),
+      /worker: stop_grace_period .* must exceed/
+    ],
+    [
+      "a worker not exporting traces",
+      (f) => {
+        delete serviceOf(f, "worker").environment?.OTEL_EXPORTER_OTLP_ENDPOINT
+      },
+      /worker: OTEL_EXPORTER_OTLP_ENDPOINT must be http:\/\/jaeger:4318/
+    ],
+    [
+      "traces to jaeger's OTLP/gRPC port",
+      (f) =>
+        Object.assign(serviceOf(f, "api").environment ?? {}, { OTEL_EXPORTER_OTLP_ENDPOINT: "http://jaeger:4317" }),
+      /api: OTEL_EXPORTER_OTLP_ENDPOINT must be http:\/\/jaeger:4318/
+    ],
+    [
+      "both processes under one service name",
+      (f) => Object.assign(serviceOf(f, "worker").environment ?? {}, { OTEL_SERVICE_NAME: "notification-service" }),
+      /OTEL_SERVICE_NAME 'notification-service' is also api's/
+    ],
+    [
+      "a ZooKeeper-mode kafka",
+      (f) =>
+        Object.assign(serviceOf(f, "kafka").environment ?? {}, {
+          KAFKA_PROCESS_ROLES: "broker",
+          KAFKA_ZOOKEEPER_CONNECT: "zookeeper:2181"
+        }),
+      /one KRaft node/
+    ],
+    [
+      "a quorum voter on the wrong port",
+      (f) => Object.assign(serviceOf(f, "kafka").environment ?? {}, { KAFKA_CONTROLLER_QUORUM_VOTERS: "1@kafka:9092" }),
+      /KAFKA_CONTROLLER_QUORUM_VOTERS must be 1@kafka:9093/
+    ],
+    [
+      "internal topics needing three brokers",
+      (f) => Object.assign(serviceOf(f, "kafka").environment ?? {}, { KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: "3" }),
+      /KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR must be 1/
+    ],
+    [
+      "a host listener whose port is not published",
+      (f) => Object.assign(serviceOf(f, "kafka"), { ports: [] }),
+      /advertised as localhost:9092, but that port is not published/
     ]
   ]
 
@@ -859,6 +1332,11 @@ describe("the checks reject broken files", () => {
       "a shell-form CMD",
       () => dockerfileWith('CMD ["node", "packages/server/dist/main.js"]', "CMD npm start"),
       /exec form/
+    ],
+    [
+      "a HEALTHCHECK that fails for the worker",
+      () => dockerfileWith(/Promise\.any\(\[[^\]]*\]\)/, "live(process.env.PORT||3000)"),
+      /also pass for the worker/
     ],
     [
       "another base image",
