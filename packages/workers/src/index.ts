@@ -1,5 +1,6 @@
 export * from "./Consumer.js"
 export * from "./Consumers.js"
+export * from "./DlqReplay.js"
 export * from "./Health.js"
 export * from "./Kafka.js"
 export * from "./OutboxRelay.js"
