@@ -121,6 +121,10 @@ if ("skip" in kafka) {
           .filter((m) => m.key === String(userId))
           .map((m) => (JSON.parse(m.value ?? "{}") as { aggregate_id: string }).aggregate_id)
         expect(order).toEqual(ids)
+        // Every event published so far — this file's and every other test file's, since they share
+        // the database — matches the contract.
+        const invalid = messages.filter((m) => Either.isLeft(decodeEvent(m.value ?? "")))
+        expect(invalid.map((m) => m.value)).toEqual([])
       })
     )
   })

@@ -103,7 +103,7 @@ export const DispatcherConfig = Config.all({
 })
 export type DispatcherConfig = Config.Config.Success<typeof DispatcherConfig>
 
-/** Kafka: brokers, client id, topic names and producer settings (see the README's event catalogue). */
+/** Kafka: brokers, client id, topic names and producer settings (ARCHITECTURE.md has the event catalogue). */
 export const KafkaConfig = Config.all({
   brokers: Config.array(Config.string(), "KAFKA_BROKERS"),
   clientId: Config.string("KAFKA_CLIENT_ID").pipe(Config.withDefault("notification-service")),

@@ -251,12 +251,22 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
           updated_at: now
         })
         yield* repo.update(updated)
+        // Provider callbacks have their own event types; any other manual move is a status change.
         yield* outbox.append({
-          eventType: `notification.${update.status}`,
+          eventType:
+            update.status === "delivered" || update.status === "bounced"
+              ? `notification.${update.status}`
+              : "notification.status_changed",
           aggregateType: "notification",
           aggregateId: id,
           userId: updated.user_id,
-          payload: { notification_id: id, from: current.status, status: update.status }
+          payload: {
+            notification_id: id,
+            notification_type: updated.channel,
+            from: current.status,
+            status: update.status,
+            ...(update.error_message === undefined ? {} : { reason: update.error_message })
+          }
         })
         return updated
       }).pipe(sql.withTransaction, Effect.withSpan("Notifications.updateStatus"))

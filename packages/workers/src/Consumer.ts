@@ -42,7 +42,8 @@ export interface ConsumerDefinition<A, R> {
    * Handlers that must call out (providers) mark themselves `transactional: false` and rely on
    * their own claim instead.
    */
-  readonly handle: (message: A) => Effect.Effect<void, HandlerError, R>
+  /** `"ignored"`: not for this consumer; no ledger row is written for it. */
+  readonly handle: (message: A) => Effect.Effect<void | "ignored", HandlerError, R>
   readonly transactional?: boolean
 }
 
@@ -149,7 +150,7 @@ export const runConsumer = <A, R>(definition: ConsumerDefinition<A, R>) =>
         const seen =
           yield* sql`SELECT 1 FROM processed_messages WHERE consumer = ${definition.name} AND event_id = ${eventId}`
         if (seen.length > 0) return "duplicate" as const
-        yield* definition.handle(message)
+        if ((yield* definition.handle(message)) === "ignored") return "ignored" as const
         yield* record(eventId)
         return "processed" as const
       })

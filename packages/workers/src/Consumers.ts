@@ -72,7 +72,7 @@ export const DispatchConsumerLive = Layer.scopedDiscard(
       ...envelopeMessages,
       handle: (event: DecodedEvent) =>
         event.event_type !== "notification.accepted"
-          ? Effect.void
+          ? Effect.succeed("ignored" as const)
           : dispatcher.dispatch(event.aggregate_id as NotificationId).pipe(
               Effect.asVoid,
               Effect.mapError((error) => new RetryableFailure({ message: error.message }))

@@ -17,7 +17,8 @@ import { KafkaClient, Producer } from "./Kafka.js"
 
 const OutboxRow = Schema.Struct({
   id: Schema.String,
-  event_type: EventType,
+  // Read as text: a row of a type this build does not know must not stop the relay.
+  event_type: Schema.String,
   aggregate_id: Schema.String,
   user_id: Schema.compose(IntFromPg, UserId),
   payload: Schema.Unknown,
@@ -31,9 +32,11 @@ const OutboxRow = Schema.Struct({
 type OutboxRow = typeof OutboxRow.Type
 
 const encodeEnvelope = Schema.encodeSync(EventEnvelope)
+const isEventType = Schema.is(EventType)
 
 /** The outbox row as the contract's envelope and a Kafka record keyed by user (per-user order). */
 export const toRecord = (row: OutboxRow): Message => {
+  if (!isEventType(row.event_type)) throw new Error(`outbox event ${row.id} has unknown type ${row.event_type}`)
   const envelope = encodeEnvelope({
     event_id: row.id,
     event_type: row.event_type,
@@ -108,9 +111,12 @@ export const makeOutboxRelay = Effect.gen(function* () {
     }
     const oldest = rows[0]?.created_at.getTime() ?? Date.now()
     yield* Metric.set(lag, Math.max(0, (Date.now() - oldest) / 1000))
-    yield* Effect.tryPromise(() =>
-      producer.send({ topic: kafka.topics.events, acks: -1, compression, messages: rows.map(toRecord) })
-    ).pipe(Effect.withSpan("OutboxRelay.publish", { attributes: { "messaging.batch.message_count": rows.length } }))
+    // A row that cannot become an envelope is a bug upstream: it fails the batch (and is retried,
+    // logged, and counted) instead of being published malformed or dropped.
+    const messages = yield* Effect.try(() => rows.map(toRecord))
+    yield* Effect.tryPromise(() => producer.send({ topic: kafka.topics.events, acks: -1, compression, messages })).pipe(
+      Effect.withSpan("OutboxRelay.publish", { attributes: { "messaging.batch.message_count": rows.length } })
+    )
     yield* sql`UPDATE outbox_events SET published_at = now(), attempts = attempts + 1 WHERE id IN ${sql.in(rows.map((r) => r.id))}`
     yield* Metric.update(published, rows.length)
     return rows.length
@@ -121,6 +127,8 @@ export const makeOutboxRelay = Effect.gen(function* () {
   const loop = Effect.gen(function* () {
     while (!(yield* Ref.get(stopping))) {
       const count = yield* batch.pipe(
+        // Defects (a row that does not decode) are retried and reported like failures: the loop must live.
+        Effect.catchAllDefect((defect) => Effect.fail(new Error(`relay defect: ${String(defect)}`))),
         Effect.tapErrorCause((cause) =>
           Effect.zipRight(Metric.update(failures, 1), Effect.logWarning("outbox relay batch failed; retrying", cause))
         ),
@@ -142,11 +150,20 @@ export const makeOutboxRelay = Effect.gen(function* () {
     Effect.forkScoped
   )
 
-  const prune = yield* sql`
-    DELETE FROM outbox_events WHERE id IN (
-      SELECT id FROM outbox_events
-      WHERE published_at IS NOT NULL AND published_at < now() - make_interval(secs => ${Duration.toSeconds(config.retention)})
-      LIMIT 10000)`.pipe(
+  const retention = Duration.toSeconds(config.retention)
+  // Published events and the consumers' ledger are kept `OUTBOX_RETENTION`: long enough for any
+  // redelivery of a message to still find its ledger row.
+  const prune = yield* Effect.all([
+    sql`
+      DELETE FROM outbox_events WHERE id IN (
+        SELECT id FROM outbox_events
+        WHERE published_at IS NOT NULL AND published_at < now() - make_interval(secs => ${retention})
+        LIMIT 10000)`,
+    sql`
+      DELETE FROM processed_messages WHERE (consumer, event_id) IN (
+        SELECT consumer, event_id FROM processed_messages
+        WHERE processed_at < now() - make_interval(secs => ${retention}) LIMIT 10000)`
+  ]).pipe(
     Effect.catchAllCause((cause) => Effect.logWarning("outbox prune failed", cause)),
     Effect.repeat(Schedule.spaced(config.pruneInterval)),
     Effect.delay(config.pruneInterval),
