@@ -53,6 +53,7 @@ const pipeline = (brokers: ReadonlyArray<string>, url: string) =>
         KAFKA_IDEMPOTENT_PRODUCER: "false",
         KAFKA_CLIENT_ID: unique("pipeline"),
         OUTBOX_RELAY_POLL_INTERVAL: "200 millis",
+        KAFKA_SESSION_TIMEOUT: "6 seconds",
         DISPATCHER_POLL_INTERVAL: "200 millis",
         EMAIL_PROVIDERS: "smtp",
         EMAIL_FROM: "Bambu <no-reply@bambu.example>",

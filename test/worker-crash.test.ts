@@ -110,6 +110,7 @@ describe.skipIf(reason !== undefined)(`worker killed mid-batch${reason === undef
         DISPATCHER_LEASE: "3 seconds",
         DISPATCHER_POLL_INTERVAL: "200 millis",
         OUTBOX_RELAY_POLL_INTERVAL: "200 millis",
+        KAFKA_SESSION_TIMEOUT: "6 seconds",
         LOG_LEVEL: "ERROR"
       }
       const client = makeKafka(kafka.brokers)

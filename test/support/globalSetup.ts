@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import type { TestProject } from "vitest/node"
 import { startDatabase } from "./database.js"
+import { startKafka } from "./kafkaSetup.js"
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -15,6 +16,7 @@ declare module "vitest" {
 /**
  * One database for the run, migrated once: `DATABASE_URL` (a fresh database is created on that
  * server and dropped afterwards), else a testcontainers Postgres when Docker answers, else PGlite.
+ * Kafka likewise, once: see `kafkaSetup.ts`.
  */
 export default async function setup(project: TestProject) {
   const database = await startDatabase()
@@ -27,5 +29,11 @@ export default async function setup(project: TestProject) {
   )
   project.provide("databaseUrl", database.url)
   project.provide("databaseKind", database.kind)
-  return database.stop
+  // One broker for the whole run (KAFKA_BROKERS, testcontainers or the mock), not one per file.
+  const kafka = await startKafka()
+  project.provide("kafka", kafka.kafka)
+  return async () => {
+    await kafka.stop()
+    await database.stop()
+  }
 }

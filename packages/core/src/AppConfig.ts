@@ -114,7 +114,9 @@ export const KafkaConfig = Config.all({
   }),
   // Real Kafka: on. librdkafka's mock cluster (CI) has no idempotent producer: off there.
   idempotentProducer: Config.boolean("KAFKA_IDEMPOTENT_PRODUCER").pipe(Config.withDefault(true)),
-  compression: Config.literal("none", "gzip")("KAFKA_COMPRESSION").pipe(Config.withDefault("none" as const))
+  compression: Config.literal("none", "gzip")("KAFKA_COMPRESSION").pipe(Config.withDefault("none" as const)),
+  // How soon a dead consumer's partitions move to another; also how long a restarted one may wait to rejoin.
+  sessionTimeout: Config.duration("KAFKA_SESSION_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30)))
 })
 export type KafkaConfig = Config.Config.Success<typeof KafkaConfig>
 

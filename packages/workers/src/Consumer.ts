@@ -207,7 +207,13 @@ export const runConsumer = <A, R>(definition: ConsumerDefinition<A, R>) =>
         })
       })
 
-    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 500, sessionTimeout: 30_000 })
+    const sessionTimeout = Duration.toMillis(config.sessionTimeout)
+    const consumer = kafka.consumer({
+      groupId,
+      maxWaitTimeInMs: 500,
+      sessionTimeout,
+      heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 5))
+    })
     const abort = new AbortController()
     yield* Effect.acquireRelease(
       Effect.gen(function* () {
