@@ -242,7 +242,12 @@ withServer()("notifications", (it) => {
         "notification.accepted",
         ...succeeded.map(() => "notification.status_changed")
       ])
-      expect(events.slice(1).map((e) => e.payload.status).sort()).toEqual([...succeeded].sort())
+      expect(
+        events
+          .slice(1)
+          .map((e) => e.payload.status)
+          .sort()
+      ).toEqual([...succeeded].sort())
     })
   )
 

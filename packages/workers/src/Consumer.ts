@@ -43,7 +43,7 @@ export interface ConsumerDefinition<A, R> {
    * their own claim instead.
    */
   /** `"ignored"`: not for this consumer; no ledger row is written for it. */
-  readonly handle: (message: A) => Effect.Effect<void | "ignored", HandlerError, R>
+  readonly handle: (message: A) => Effect.Effect<unknown, HandlerError, R>
   readonly transactional?: boolean
 }
 

@@ -75,7 +75,7 @@ const lag = Metric.gauge("outbox_relay_lag_seconds", {
 })
 
 // Any fixed 64-bit key: the transaction-level advisory lock makes one relay at a time the leader.
-const leaderLockKey = 0x6e6f7469667963
+const leaderLockKey = 0x6e6f7469
 
 /**
  * Publishes outbox events to `notifications.events` in insertion order, then marks them
