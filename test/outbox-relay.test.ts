@@ -32,7 +32,8 @@ const relay = (brokers: ReadonlyArray<string>) =>
             ["KAFKA_BROKERS", brokers.join(",")],
             ["KAFKA_TOPIC_EVENTS", topic],
             ["KAFKA_IDEMPOTENT_PRODUCER", "false"],
-            ["OUTBOX_RELAY_POLL_INTERVAL", "200 millis"]
+            // Only pg_notify can wake it in time: proves the wake-up works.
+            ["OUTBOX_RELAY_POLL_INTERVAL", "1 hour"]
           ])
         )
       )

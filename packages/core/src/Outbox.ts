@@ -45,7 +45,8 @@ export class Outbox extends Effect.Service<Outbox>()("core/Outbox", {
                   ${JSON.stringify(Option.isSome(traceparent) ? { traceparent: traceparent.value } : {})}::jsonb,
                   ${now}, ${correlation?.correlationId ?? id}, ${correlation?.causationId ?? null}, 1)`
         // Delivered on commit: wakes the relay without it polling tightly.
-        yield* sql`SELECT pg_notify(${outboxChannel}, '')`
+        // A non-empty payload: @effect/sql-pg's listen drops empty ones.
+        yield* sql`SELECT pg_notify(${outboxChannel}, ${id})`
         return id
       }).pipe(Effect.withSpan("Outbox.append"))
 
