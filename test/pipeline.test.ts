@@ -16,7 +16,7 @@ import * as Schedule from "effect/Schedule"
 import pg from "pg"
 import { inject } from "vitest"
 import { privateDatabase } from "./support/database.js"
-import { consumeUntil, kafkaBrokers, makeKafka, produce, uniqueTopic } from "./support/kafka.js"
+import { commandRecord, consumeUntil, kafkaBrokers, makeKafka, produce, uniqueTopic } from "./support/kafka.js"
 import { type ReceivedMail, smtpServer } from "./support/providers.js"
 import { client, json, migrate, raw, testServer, unique, uniqueUserId, withServerLayer } from "./support/server.js"
 
@@ -109,23 +109,6 @@ const emailTemplate = Effect.suspend(() =>
   )
 ).pipe(Effect.map((response) => response.body as { id: string; name: string }))
 
-const command = (eventId: string, userId: number, payload: Record<string, unknown>) => ({
-  key: String(userId),
-  value: JSON.stringify({
-    event_id: eventId,
-    event_type: "notification.requested",
-    aggregate_id: eventId,
-    user_id: userId,
-    correlation_id: eventId,
-    causation_id: null,
-    payload: { user_id: userId, ...payload },
-    metadata: {},
-    timestamp: new Date().toISOString(),
-    version: 1
-  }),
-  headers: { event_type: "notification.requested", event_id: eventId, "content-type": "application/json" }
-})
-
 if ("skip" in kafka || database === undefined) {
   describe.skip(`pipeline (${"skip" in kafka ? kafka.skip : "needs a PostgreSQL server"})`, () => {})
 } else {
@@ -200,7 +183,7 @@ if ("skip" in kafka || database === undefined) {
         const template = yield* emailTemplate
         const userId = uniqueUserId()
         const eventId = crypto.randomUUID()
-        const message = command(eventId, userId, {
+        const message = commandRecord(eventId, userId, {
           template_name: template.name,
           variables: { name: "Grace", amount: "€3" },
           recipient: { email: `grace.${userId}@example.com` }

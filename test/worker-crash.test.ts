@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "@effect/vitest"
 import pg from "pg"
 import { inject } from "vitest"
 import { privateDatabase } from "./support/database.js"
-import { kafkaBrokers, makeKafka, produce, uniqueTopic } from "./support/kafka.js"
+import { commandRecord, kafkaBrokers, makeKafka, produce, uniqueTopic } from "./support/kafka.js"
 import { freePort, waitFor } from "./support/process.js"
 import { migrate, unique } from "./support/server.js"
 
@@ -117,30 +117,13 @@ describe.skipIf(reason !== undefined)(`worker killed mid-batch${reason === undef
       await produce(
         client,
         commands,
-        Array.from({ length: total }, (_, i) => {
-          const eventId = crypto.randomUUID()
-          const userId = 1000 + (i % 7)
-          return {
-            key: String(userId),
-            value: JSON.stringify({
-              event_id: eventId,
-              event_type: "notification.requested",
-              aggregate_id: eventId,
-              user_id: userId,
-              correlation_id: eventId,
-              causation_id: null,
-              payload: {
-                user_id: userId,
-                template_name: templateName,
-                variables: { code: String(i) },
-                recipient: { phone: "+447700900123" }
-              },
-              metadata: {},
-              timestamp: new Date().toISOString(),
-              version: 1
-            })
-          }
-        })
+        Array.from({ length: total }, (_, i) =>
+          commandRecord(crypto.randomUUID(), 1000 + (i % 7), {
+            template_name: templateName,
+            variables: { code: String(i) },
+            recipient: { phone: "+447700900123" }
+          })
+        )
       )
 
       const firstPort = await freePort()

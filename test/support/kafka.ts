@@ -205,3 +205,21 @@ export const consumeUntil = async (
     await consumer.disconnect()
   }
 }
+
+/** A `notification.requested` command as the monolith or another service would publish it. */
+export const commandRecord = (eventId: string, userId: number, payload: Record<string, unknown>): Message => ({
+  key: String(userId),
+  value: JSON.stringify({
+    event_id: eventId,
+    event_type: "notification.requested",
+    aggregate_id: eventId,
+    user_id: userId,
+    correlation_id: eventId,
+    causation_id: null,
+    payload: { user_id: userId, ...payload },
+    metadata: {},
+    timestamp: new Date().toISOString(),
+    version: 1
+  }),
+  headers: { event_type: "notification.requested", event_id: eventId, "content-type": "application/json" }
+})

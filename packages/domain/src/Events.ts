@@ -127,6 +127,23 @@ export class UndecodableEvent extends Schema.TaggedError<UndecodableEvent>()("Un
   message: Schema.String
 }) {}
 
+/** A record value as JSON matching `schema`; what it is not, in words, as the failure. */
+export const decodeJson =
+  <A, I>(schema: Schema.Schema<A, I>, what: string) =>
+  (json: string): Either.Either<A, UndecodableEvent> => {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(json)
+    } catch (error) {
+      return Either.left(new UndecodableEvent({ message: `not JSON: ${String(error)}` }))
+    }
+    return Schema.decodeUnknownEither(schema)(parsed).pipe(
+      Either.mapLeft(
+        (error) => new UndecodableEvent({ message: `not ${what}: ${ParseResult.TreeFormatter.formatErrorSync(error)}` })
+      )
+    )
+  }
+
 const payloadSchemaOf = (type: EventType, version: number): Schema.Schema.AnyNoContext | undefined => {
   const versions: Readonly<Record<number, Schema.Schema.AnyNoContext>> = payloadSchemas[type]
   return versions[version]
@@ -141,18 +158,11 @@ export interface DecodedEvent<P = unknown> extends Omit<EventEnvelope, "payload"
  * Decodes a record's JSON value: the envelope, then the payload by type and version. An unknown
  * version is refused, never processed with a guess.
  */
-export const decodeEvent = (json: string): Either.Either<DecodedEvent, UndecodableEvent> => {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(json)
-  } catch (error) {
-    return Either.left(new UndecodableEvent({ message: `not JSON: ${String(error)}` }))
-  }
-  return Schema.decodeUnknownEither(EventEnvelope)(parsed).pipe(
-    Either.mapLeft(
-      (error) =>
-        new UndecodableEvent({ message: `not an event envelope: ${ParseResult.TreeFormatter.formatErrorSync(error)}` })
-    ),
+export const decodeEvent = (json: string): Either.Either<DecodedEvent, UndecodableEvent> =>
+  decodeJson(
+    EventEnvelope,
+    "an event envelope"
+  )(json).pipe(
     Either.flatMap((envelope) => {
       const schema = payloadSchemaOf(envelope.event_type, envelope.version)
       if (schema === undefined) {
@@ -173,7 +183,6 @@ export const decodeEvent = (json: string): Either.Either<DecodedEvent, Undecodab
       )
     })
   )
-}
 
 /** Kafka header names on every record. */
 export const EventHeaders = {

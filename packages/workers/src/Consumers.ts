@@ -1,17 +1,14 @@
 import { Dispatcher, Notifications, UserContacts } from "@notification-service/core"
 import {
   type DecodedEvent,
+  decodeJson,
   type NotificationId,
   type SendNotification,
-  UndecodableEvent,
   UserContactChanged
 } from "@notification-service/domain"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as ParseResult from "effect/ParseResult"
-import * as Schema from "effect/Schema"
 import { envelopeMessages, PermanentFailure, RetryableFailure, runConsumer } from "./Consumer.js"
 import { KafkaClient } from "./Kafka.js"
 
@@ -81,20 +78,7 @@ export const DispatchConsumerLive = Layer.scopedDiscard(
   })
 )
 
-const decodeUserEvent = (value: string): Either.Either<typeof UserContactChanged.Type, UndecodableEvent> => {
-  let json: unknown
-  try {
-    json = JSON.parse(value)
-  } catch (error) {
-    return Either.left(new UndecodableEvent({ message: `not JSON: ${String(error)}` }))
-  }
-  return Schema.decodeUnknownEither(UserContactChanged)(json).pipe(
-    Either.mapLeft(
-      (error) =>
-        new UndecodableEvent({ message: `not a user event: ${ParseResult.TreeFormatter.formatErrorSync(error)}` })
-    )
-  )
-}
+const decodeUserEvent = decodeJson(UserContactChanged, "a user event")
 
 /**
  * `identity.users`: keeps the local `user_contacts` projection (used when a send names no
