@@ -10,11 +10,8 @@
  * --batch-size, --concurrency, --pool-size, --write. Writes docs/benchmarks/dispatch.md and dispatch.json.
  */
 
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
-import { cpus } from "node:os"
 import { fileURLToPath } from "node:url"
 import { FileSystem } from "@effect/platform"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { DatabaseLive, DispatcherLive, DispatchSignal, TelemetryLive } from "@notification-service/core"
 import { runMigrations } from "@notification-service/migrations"
@@ -22,22 +19,16 @@ import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Console from "effect/Console"
-import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
-import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as MetricState from "effect/MetricState"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
-import type * as Scope from "effect/Scope"
-import pg from "pg"
+import * as Bench from "./support.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
-
-class BenchError extends Data.TaggedError("BenchError")<{ readonly message: string }> {}
 
 // ---------------------------------------------------------------------------------------------
 // Options: `--name=value` (or `--name value`) on the command line, else BENCH_NAME, else defaults.
@@ -59,114 +50,12 @@ const BenchConfig = Config.all({
 })
 type BenchConfig = Config.Config.Success<typeof BenchConfig>
 
-const parseArgs = (args: ReadonlyArray<string>): Effect.Effect<Map<string, string>, BenchError> =>
-  Effect.gen(function* () {
-    const settings = new Map<string, string>()
-    for (let i = 0; i < args.length; i++) {
-      const match = /^--([a-z-]+)(?:=(.*))?$/.exec(args[i] ?? "")
-      const name = match?.[1]
-      if (name === undefined || !optionNames.some((known) => known === name)) {
-        return yield* new BenchError({
-          message: `unknown argument '${args[i]}' (options: ${optionNames.map((o) => `--${o}=…`).join(" ")})`
-        })
-      }
-      const value = match?.[2] ?? args[++i]
-      if (value === undefined) return yield* new BenchError({ message: `--${name} needs a value` })
-      settings.set(`BENCH_${name.toUpperCase().replaceAll("-", "_")}`, value)
-    }
-    return settings
-  })
-
-// ---------------------------------------------------------------------------------------------
-// The provider stub: Twilio's Messages endpoint, answering 201 with a fresh sid after `latency`.
-
-interface StubStats {
-  readonly requests: number
-  readonly maxInFlight: number
-}
-
-interface ProviderStub {
-  readonly url: string
-  /** Zeroes the counters for the next run. */
-  readonly reset: Effect.Effect<void>
-  readonly stats: Effect.Effect<StubStats>
-}
-
-const messagesPath = /^\/2010-04-01\/Accounts\/[^/]+\/Messages\.json$/
-
-const providerStub = (latency: Duration.Duration): Effect.Effect<ProviderStub, never, Scope.Scope> =>
-  Effect.gen(function* () {
-    let requests = 0
-    let inFlight = 0
-    let maxInFlight = 0
-    let sequence = 0
-    const delay = Duration.toMillis(latency)
-
-    const handle = (request: IncomingMessage, response: ServerResponse) => {
-      request.resume()
-      if (request.method !== "POST" || !messagesPath.test(request.url ?? "")) {
-        response.writeHead(404, { "content-type": "application/json" })
-        response.end(JSON.stringify({ code: 20404, message: "not found" }))
-        return
-      }
-      requests += 1
-      inFlight += 1
-      maxInFlight = Math.max(maxInFlight, inFlight)
-      setTimeout(() => {
-        inFlight -= 1
-        sequence += 1
-        response.writeHead(201, { "content-type": "application/json" })
-        response.end(JSON.stringify({ sid: `SM${sequence.toString(16).padStart(32, "0")}`, status: "queued" }))
-      }, delay)
-    }
-
-    const server = yield* Effect.acquireRelease(
-      Effect.async<ReturnType<typeof createServer>>((resume) => {
-        const server = createServer(handle)
-        server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
-      }),
-      (server) =>
-        Effect.async<void>((resume) => {
-          server.close(() => resume(Effect.void))
-          server.closeAllConnections()
-        })
-    )
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-    return {
-      url: `http://127.0.0.1:${port}`,
-      reset: Effect.sync(() => {
-        requests = 0
-        maxInFlight = inFlight
-      }),
-      stats: Effect.sync(() => ({ requests, maxInFlight }))
-    }
-  })
-
 // ---------------------------------------------------------------------------------------------
 // The database: a fresh one on the server of DATABASE_URL (dropped at the end), else PGlite.
 
 type BenchDatabase =
   | { readonly _tag: "Server"; readonly url: string }
   | { readonly _tag: "Embedded"; readonly dataDir: string }
-
-const withAdmin = (url: string, statement: string) =>
-  Effect.acquireUseRelease(
-    Effect.tryPromise({
-      try: async () => {
-        const client = new pg.Client({ connectionString: url })
-        await client.connect()
-        return client
-      },
-      catch: (cause) => new BenchError({ message: `cannot connect to ${url}: ${String(cause)}` })
-    }),
-    (client) =>
-      Effect.tryPromise({
-        try: () => client.query(statement),
-        catch: (cause) => new BenchError({ message: `${statement}: ${String(cause)}` })
-      }),
-    (client) => Effect.promise(() => client.end())
-  )
 
 const benchDatabase = (serverUrl: Option.Option<string>) =>
   Option.match(serverUrl, {
@@ -175,15 +64,8 @@ const benchDatabase = (serverUrl: Option.Option<string>) =>
         Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeTempDirectoryScoped({ prefix: "ns-bench-dispatch-" })),
         (dataDir): BenchDatabase => ({ _tag: "Embedded", dataDir })
       ),
-    onSome: (url) => {
-      const name = `ns_bench_${Date.now()}`
-      const database = new URL(url)
-      database.pathname = `/${name}`
-      return Effect.acquireRelease(
-        Effect.as(withAdmin(url, `CREATE DATABASE ${name}`), { _tag: "Server", url: database.toString() } as const),
-        () => Effect.orDie(withAdmin(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
-      )
-    }
+    onSome: (url) =>
+      Effect.map(Bench.serverDatabase(url, "ns_bench"), (url): BenchDatabase => ({ _tag: "Server", url }))
   })
 
 // ---------------------------------------------------------------------------------------------
@@ -216,24 +98,10 @@ interface Row {
   readonly machineCpuPercent: number
 }
 
-/** Busy and total CPU time of every core so far, from `os.cpus()`. */
-const machineTimes = Effect.sync(() =>
-  cpus().reduce(
-    (sum, cpu) => {
-      const { user, nice, sys, irq, idle } = cpu.times
-      const busy = user + nice + sys + irq
-      return { busy: sum.busy + busy, total: sum.total + busy + idle }
-    },
-    { busy: 0, total: 0 }
-  )
-)
-
 const notificationsFor = (size: number, config: BenchConfig) =>
   Option.getOrElse(config.notifications, () => Math.min(2000, Math.max(200, size * 100)))
 
 const show = (value: number | null) => (value === null ? "–" : String(value))
-
-const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits
 
 /** The metric's value for this run: dispatch fibers carry a `bench_size` tag (see `tagMetrics`). */
 const metricFor = (name: string, size: number) =>
@@ -255,14 +123,14 @@ const quantileMs = (state: Option.Option<MetricState.MetricState.Untyped>, q: nu
       const found = s.quantiles.find(([quantile]) => quantile === q)
       return found === undefined
         ? null
-        : Option.match(found[1], { onNone: () => null, onSome: (v) => round(v * 1000, 1) })
+        : Option.match(found[1], { onNone: () => null, onSome: (v) => Bench.round(v * 1000, 1) })
     }
   })
 
 const runSize = (options: {
   readonly size: number
   readonly config: BenchConfig
-  readonly stub: ProviderStub
+  readonly stub: Bench.ProviderStub
   readonly templateId: string
   readonly settings: ReadonlyMap<string, string>
 }) =>
@@ -316,7 +184,7 @@ const runSize = (options: {
 
     const startedAt = yield* Clock.currentTimeMillis
     const cpuBefore = process.cpuUsage()
-    const machineBefore = yield* machineTimes
+    const machineBefore = yield* Bench.machineTimes
     // The loop's layer lives for this run only: its bulkhead has this run's size.
     yield* Effect.scoped(
       Effect.gen(function* () {
@@ -326,14 +194,16 @@ const runSize = (options: {
           Effect.timeoutFail({
             duration: deadline,
             onTimeout: () =>
-              new BenchError({ message: `bulkhead ${size}: not all ${n} done within ${Duration.format(deadline)}` })
+              new Bench.BenchError({
+                message: `bulkhead ${size}: not all ${n} done within ${Duration.format(deadline)}`
+              })
           })
         )
       })
     ).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(service)), Effect.tagMetrics("bench_size", String(size)))
 
     const cpu = process.cpuUsage(cpuBefore)
-    const machineAfter = yield* machineTimes
+    const machineAfter = yield* Bench.machineTimes
     const wallMs = (yield* Clock.currentTimeMillis) - startedAt
     const stats = (yield* sql<{
       readonly sent: number
@@ -359,7 +229,7 @@ const runSize = (options: {
     const duration = yield* metricFor("notification_sent_duration_seconds", size)
 
     if (stats === undefined || stats.last_sent_ms === null || stats.sent === 0) {
-      return yield* new BenchError({ message: `bulkhead ${size}: nothing was sent` })
+      return yield* new Bench.BenchError({ message: `bulkhead ${size}: nothing was sent` })
     }
     const seconds = (stats.last_sent_ms - startedAt) / 1000
     const deliveredPerSecond = stats.sent / seconds
@@ -368,25 +238,22 @@ const runSize = (options: {
       notifications: n,
       concurrency,
       batchSize,
-      seconds: round(seconds, 2),
-      deliveredPerSecond: round(deliveredPerSecond, 1),
-      theoreticalPerSecond: round(theoretical, 1),
-      efficiencyPercent: round((deliveredPerSecond / theoretical) * 100, 1),
+      seconds: Bench.round(seconds, 2),
+      deliveredPerSecond: Bench.round(deliveredPerSecond, 1),
+      theoreticalPerSecond: Bench.round(theoretical, 1),
+      efficiencyPercent: Bench.round((deliveredPerSecond / theoretical) * 100, 1),
       maxConcurrentProviderCalls: provider.maxInFlight,
       providerCalls: provider.requests,
       sent: stats.sent,
       failed: stats.failed,
       requeued,
       bulkheadRejected: rejected,
-      latencyP50Ms: round(stats.p50_ms ?? 0, 0),
-      latencyP99Ms: round(stats.p99_ms ?? 0, 0),
+      latencyP50Ms: Bench.round(stats.p50_ms ?? 0, 0),
+      latencyP99Ms: Bench.round(stats.p99_ms ?? 0, 0),
       deliveryP50Ms: quantileMs(duration, 0.5),
       deliveryP99Ms: quantileMs(duration, 0.99),
-      processCpuPercent: round(((cpu.user + cpu.system) / 1000 / wallMs) * 100, 0),
-      machineCpuPercent: round(
-        ((machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total)) * 100,
-        0
-      )
+      processCpuPercent: Bench.round(((cpu.user + cpu.system) / 1000 / wallMs) * 100, 0),
+      machineCpuPercent: Bench.machineShare(machineBefore, machineAfter)
     }
     yield* Console.log(
       `bulkhead ${size}: ${row.sent}/${n} sent in ${row.seconds} s = ${row.deliveredPerSecond}/s ` +
@@ -402,13 +269,6 @@ const runSize = (options: {
 // ---------------------------------------------------------------------------------------------
 // Results: docs/benchmarks/dispatch.md and dispatch.json, as bench/http.ts writes its own.
 
-const markdownTable = (headers: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) => {
-  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? "").length)))
-  const line = (cells: ReadonlyArray<string>) =>
-    `| ${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(" | ")} |`
-  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n")
-}
-
 const writeResults = (results: {
   readonly when: string
   readonly machine: { readonly node: string; readonly cpus: number; readonly cpuModel: string }
@@ -421,7 +281,7 @@ const writeResults = (results: {
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const { when, machine, database, poolSize, latencyMs, rules, rows } = results
-    const table = markdownTable(
+    const table = Bench.markdownTable(
       [
         "Bulkhead",
         "Notifications",
@@ -533,16 +393,12 @@ vary by 25% and more — see machine CPU %):
 // ---------------------------------------------------------------------------------------------
 
 const main = Effect.gen(function* () {
-  const cli = yield* parseArgs(process.argv.slice(2))
-  const config = yield* Effect.withConfigProvider(
-    BenchConfig,
-    ConfigProvider.fromMap(cli).pipe(ConfigProvider.orElse(() => ConfigProvider.fromEnv()))
-  )
+  const config = yield* Bench.readOptions(optionNames, BenchConfig)
   const sizes = config.sizes.filter((size) => size > 0)
-  if (sizes.length === 0) return yield* new BenchError({ message: "no bulkhead sizes to run" })
+  if (sizes.length === 0) return yield* new Bench.BenchError({ message: "no bulkhead sizes to run" })
 
   const database = yield* benchDatabase(Option.filter(config.databaseUrl, (url) => url.trim() !== ""))
-  const stub = yield* providerStub(config.latency)
+  const stub = yield* Bench.providerStub(config.latency)
   const poolSize = database._tag === "Server" ? config.poolSize : 1
   // The service's settings come from this map only, never from the environment.
   const settings = new Map<string, string>([
@@ -561,7 +417,7 @@ const main = Effect.gen(function* () {
       VALUES (gen_random_uuid(), 'bench_dispatch_sms', 'sms', 'Your code is {{ code }}',
         '[{"name": "code", "required": true}]'::jsonb, 'liquid')
       RETURNING id`)[0]?.id
-    if (templateId === undefined) return yield* new BenchError({ message: "the template was not inserted" })
+    if (templateId === undefined) return yield* new Bench.BenchError({ message: "the template was not inserted" })
     const kind =
       database._tag === "Server"
         ? `PostgreSQL ${version} (pool of ${poolSize})`
@@ -578,10 +434,9 @@ const main = Effect.gen(function* () {
   )
   const { kind, rows } = yield* measured
 
-  const processors = cpus()
   const results = {
     when: new Date().toISOString(),
-    machine: { node: process.version, cpus: processors.length, cpuModel: processors[0]?.model.trim() ?? "cpu" },
+    machine: Bench.machineInfo(),
     database: kind,
     poolSize,
     latencyMs: Duration.toMillis(config.latency),
@@ -599,9 +454,4 @@ const main = Effect.gen(function* () {
   else yield* Console.log("--write=false: docs/benchmarks left as they were")
 })
 
-main.pipe(
-  Effect.scoped,
-  Effect.provide(NodeContext.layer),
-  Effect.provide(Logger.minimumLogLevel(LogLevel.Warning)),
-  NodeRuntime.runMain
-)
+Bench.runBench(main)

@@ -16,13 +16,12 @@
 
 import { execFile, spawn } from "node:child_process"
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs"
-import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from "node:http"
-import { cpus, loadavg } from "node:os"
+import { Agent, request } from "node:http"
+import { loadavg } from "node:os"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { FileSystem, HttpServer } from "@effect/platform"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import {
   channelConfig,
@@ -37,12 +36,10 @@ import {
 import { runMigrations } from "@notification-service/migrations"
 import { Lifecycle, NodeServerLive, ServicesLive } from "@notification-service/server"
 import { WorkerServicesLive, WorkersLive } from "@notification-service/workers"
-import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Console from "effect/Console"
 import * as Context from "effect/Context"
-import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -55,15 +52,9 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
-import pg from "pg"
+import * as Bench from "./support.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
-
-class BenchError extends Data.TaggedError("BenchError")<{ readonly message: string }> {}
-
-/** Epoch milliseconds with sub-millisecond precision, on the same clock as Effect's span times. */
-const clock = Clock.make()
-const nowMs = () => Number(clock.unsafeCurrentTimeNanos()) / 1e6
 
 // ---------------------------------------------------------------------------------------------
 // Options: `--name=value` (or `--name value`) on the command line, else BENCH_NAME, else defaults.
@@ -97,32 +88,12 @@ const BenchConfig = Config.all({
 })
 type BenchConfig = Config.Config.Success<typeof BenchConfig>
 
-const parseArgs = (args: ReadonlyArray<string>): Effect.Effect<Map<string, string>, BenchError> =>
-  Effect.gen(function* () {
-    const settings = new Map<string, string>()
-    for (let i = 0; i < args.length; i++) {
-      const match = /^--([a-z-]+)(?:=(.*))?$/.exec(args[i] ?? "")
-      const name = match?.[1]
-      if (name === undefined || !optionNames.some((known) => known === name)) {
-        return yield* new BenchError({
-          message: `unknown argument '${args[i]}' (options: ${optionNames.map((o) => `--${o}=…`).join(" ")})`
-        })
-      }
-      const value = match?.[2] ?? args[++i]
-      if (value === undefined) return yield* new BenchError({ message: `--${name} needs a value` })
-      settings.set(`BENCH_${name.toUpperCase().replaceAll("-", "_")}`, value)
-    }
-    return settings
-  })
-
 /** Service settings a run may change from the environment; the wiring (URLs, topics, keys) is the benchmark's. */
 const tunable =
   /^(SMS_BULKHEAD_\w+|SMS_TIMEOUT|SMS_RETRY_\w+|DISPATCHER_(?!ENABLED)\w+|OUTBOX_RELAY_\w+|DELIVERY_\w+|CIRCUIT_BREAKER_\w+|KAFKA_PARTITIONS_CONCURRENTLY|KAFKA_IDEMPOTENT_PRODUCER|KAFKA_COMPRESSION|DATABASE_POOL_SIZE)$/
 
 // ---------------------------------------------------------------------------------------------
 // Statistics
-
-const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits
 
 /** Nearest-rank percentile of `values` (any order); 0 for none. */
 const percentile = (values: ReadonlyArray<number>, q: number): number => {
@@ -140,26 +111,15 @@ interface Spread {
 }
 
 const spread = (values: ReadonlyArray<number>): Spread => ({
-  p50: round(percentile(values, 0.5), 1),
-  p95: round(percentile(values, 0.95), 1),
-  p99: round(percentile(values, 0.99), 1),
-  max: round(
+  p50: Bench.round(percentile(values, 0.5), 1),
+  p95: Bench.round(percentile(values, 0.95), 1),
+  p99: Bench.round(percentile(values, 0.99), 1),
+  max: Bench.round(
     values.reduce((max, v) => Math.max(max, v), values.length === 0 ? 0 : Number.NEGATIVE_INFINITY),
     1
   ),
-  mean: round(values.length === 0 ? 0 : values.reduce((sum, v) => sum + v, 0) / values.length, 1)
+  mean: Bench.round(values.length === 0 ? 0 : values.reduce((sum, v) => sum + v, 0) / values.length, 1)
 })
-
-/** Busy and total CPU time of every core so far, from `os.cpus()`. */
-const machineTimes = () =>
-  cpus().reduce(
-    (sum, cpu) => {
-      const { user, nice, sys, irq, idle } = cpu.times
-      const busy = user + nice + sys + irq
-      return { busy: sum.busy + busy, total: sum.total + busy + idle }
-    },
-    { busy: 0, total: 0 }
-  )
 
 /** CPU seconds a child process used so far (Linux /proc; undefined elsewhere). Assumes 100 clock ticks/s. */
 const childCpuSeconds = (pid: number | undefined): number | undefined => {
@@ -181,16 +141,15 @@ interface LoadAverage {
 
 const loadAverage = (): LoadAverage => {
   const [one = 0, five = 0, fifteen = 0] = loadavg()
-  return { "1m": round(one, 2), "5m": round(five, 2), "15m": round(fifteen, 2) }
+  return { "1m": Bench.round(one, 2), "5m": Bench.round(five, 2), "15m": Bench.round(fifteen, 2) }
 }
-
-const machineShare = (before: ReturnType<typeof machineTimes>, after: ReturnType<typeof machineTimes>) =>
-  round(((after.busy - before.busy) / Math.max(1, after.total - before.total)) * 100, 0)
 
 /** Sample sums -> average per sample, largest first. */
 const averages = (sums: ReadonlyMap<string, number>, samples: number): Record<string, number> =>
   Object.fromEntries(
-    [...sums].map(([what, sum]) => [what, round(sum / Math.max(1, samples), 2)] as const).sort(([, a], [, b]) => b - a)
+    [...sums]
+      .map(([what, sum]) => [what, Bench.round(sum / Math.max(1, samples), 2)] as const)
+      .sort(([, a], [, b]) => b - a)
   )
 
 const counterValues = (name: string) =>
@@ -208,105 +167,9 @@ const counterDelta = (before: ReadonlyMap<string, number>, after: ReadonlyMap<st
   Object.fromEntries([...after].map(([tags, value]) => [tags, value - (before.get(tags) ?? 0)]))
 
 // ---------------------------------------------------------------------------------------------
-// The provider stub: Twilio's Messages endpoint, answering 201 with a fresh sid after `latency`,
-// remembering when it first received each notification (its id is the idempotency token).
-
-interface ProviderStub {
-  readonly url: string
-  /** Notification id -> first receive time (ms). */
-  readonly received: Map<string, number>
-  readonly stats: { requests: number; duplicates: number; inFlight: number; maxInFlight: number }
-  readonly reset: () => void
-}
-
-const messagesPath = /^\/2010-04-01\/Accounts\/[^/]+\/Messages\.json$/
-
-const providerStub = (latency: Duration.Duration): Effect.Effect<ProviderStub, never, Scope.Scope> =>
-  Effect.gen(function* () {
-    const received = new Map<string, number>()
-    const stats = { requests: 0, duplicates: 0, inFlight: 0, maxInFlight: 0 }
-    let sequence = 0
-    const delay = Duration.toMillis(latency)
-
-    const handle = (incoming: IncomingMessage, response: ServerResponse) => {
-      const at = nowMs()
-      incoming.resume()
-      if (incoming.method !== "POST" || !messagesPath.test(incoming.url ?? "")) {
-        response.writeHead(404, { "content-type": "application/json" })
-        response.end(JSON.stringify({ code: 20404, message: "not found" }))
-        return
-      }
-      const token = String(incoming.headers["i-twilio-idempotency-token"] ?? "")
-      if (received.has(token)) stats.duplicates += 1
-      else received.set(token, at)
-      stats.requests += 1
-      stats.inFlight += 1
-      stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight)
-      setTimeout(() => {
-        stats.inFlight -= 1
-        sequence += 1
-        response.writeHead(201, { "content-type": "application/json" })
-        response.end(JSON.stringify({ sid: `SM${sequence.toString(16).padStart(32, "0")}`, status: "queued" }))
-      }, delay)
-    }
-
-    const server = yield* Effect.acquireRelease(
-      Effect.async<ReturnType<typeof createServer>>((resume) => {
-        const server = createServer(handle)
-        server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
-      }),
-      (server) =>
-        Effect.async<void>((resume) => {
-          server.close(() => resume(Effect.void))
-          server.closeAllConnections()
-        })
-    )
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-    return {
-      url: `http://127.0.0.1:${port}`,
-      received,
-      stats,
-      reset: () => {
-        stats.requests = 0
-        stats.duplicates = 0
-        stats.maxInFlight = stats.inFlight
-      }
-    }
-  })
-
-// ---------------------------------------------------------------------------------------------
-// The database: a fresh one on the server of DATABASE_URL, dropped at the end.
-
-const withAdmin = (url: string, statement: string) =>
-  Effect.acquireUseRelease(
-    Effect.tryPromise({
-      try: async () => {
-        const client = new pg.Client({ connectionString: url })
-        await client.connect()
-        return client
-      },
-      catch: (cause) => new BenchError({ message: `cannot connect to ${url}: ${String(cause)}` })
-    }),
-    (client) =>
-      Effect.tryPromise({
-        try: () => client.query(statement),
-        catch: (cause) => new BenchError({ message: `${statement}: ${String(cause)}` })
-      }),
-    (client) => Effect.promise(() => client.end())
-  )
-
-const benchDatabase = (serverUrl: string) => {
-  const name = `ns_bench_pipeline_${Date.now()}`
-  const database = new URL(serverUrl)
-  database.pathname = `/${name}`
-  return Effect.acquireRelease(Effect.as(withAdmin(serverUrl, `CREATE DATABASE ${name}`), database.toString()), () =>
-    Effect.orDie(withAdmin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
-  )
-}
-
-// ---------------------------------------------------------------------------------------------
 // Kafka: KAFKA_BROKERS, else librdkafka's mock cluster, built and started as test/support/kafkaSetup.ts does.
+// Not its `startKafka`: that tries a testcontainers Kafka before the mock, and the benchmark needs the
+// mock's pid (its CPU share) and whether it runs against the mock (no idempotent producer there).
 
 interface BenchKafka {
   readonly brokers: string
@@ -346,7 +209,7 @@ const buildMock = Effect.tryPromise({
     }
   },
   catch: (cause) =>
-    new BenchError({
+    new Bench.BenchError({
       message: `cannot build the librdkafka mock (gcc and librdkafka-dev needed), or set KAFKA_BROKERS: ${String(cause)}`
     })
 })
@@ -354,30 +217,32 @@ const buildMock = Effect.tryPromise({
 const startMock = Effect.acquireRelease(
   Effect.zipRight(
     buildMock,
-    Effect.async<{ readonly child: ReturnType<typeof spawn>; readonly bootstraps: string }, BenchError>((resume) => {
-      // --die-with-parent: a benchmark killed outright still takes its broker along.
-      const child = spawn(mockBinary, ["--die-with-parent"], { stdio: ["ignore", "pipe", "inherit"] })
-      let output = ""
-      const fail = (message: string) => {
-        child.kill("SIGTERM")
-        resume(Effect.fail(new BenchError({ message: `kafka mock: ${message}` })))
+    Effect.async<{ readonly child: ReturnType<typeof spawn>; readonly bootstraps: string }, Bench.BenchError>(
+      (resume) => {
+        // --die-with-parent: a benchmark killed outright still takes its broker along.
+        const child = spawn(mockBinary, ["--die-with-parent"], { stdio: ["ignore", "pipe", "inherit"] })
+        let output = ""
+        const fail = (message: string) => {
+          child.kill("SIGTERM")
+          resume(Effect.fail(new Bench.BenchError({ message: `kafka mock: ${message}` })))
+        }
+        const timer = setTimeout(() => fail("printed no bootstrap address within 10 s"), 10_000)
+        child.stdout?.setEncoding("utf8")
+        child.stdout?.on("data", (chunk: string) => {
+          output += chunk
+          const newline = output.indexOf("\n")
+          if (newline < 0) return
+          clearTimeout(timer)
+          const line = output.slice(0, newline).trim()
+          if (/^[\w.-]+:\d+(,[\w.-]+:\d+)*$/.test(line)) resume(Effect.succeed({ child, bootstraps: line }))
+          else fail(`printed ${JSON.stringify(line)} instead of a bootstrap address`)
+        })
+        child.once("error", (error) => {
+          clearTimeout(timer)
+          fail(String(error))
+        })
       }
-      const timer = setTimeout(() => fail("printed no bootstrap address within 10 s"), 10_000)
-      child.stdout?.setEncoding("utf8")
-      child.stdout?.on("data", (chunk: string) => {
-        output += chunk
-        const newline = output.indexOf("\n")
-        if (newline < 0) return
-        clearTimeout(timer)
-        const line = output.slice(0, newline).trim()
-        if (/^[\w.-]+:\d+(,[\w.-]+:\d+)*$/.test(line)) resume(Effect.succeed({ child, bootstraps: line }))
-        else fail(`printed ${JSON.stringify(line)} instead of a bootstrap address`)
-      })
-      child.once("error", (error) => {
-        clearTimeout(timer)
-        fail(String(error))
-      })
-    })
+    )
   ),
   ({ child }) =>
     Effect.async<void>((resume) => {
@@ -387,7 +252,7 @@ const startMock = Effect.acquireRelease(
     })
 )
 
-const benchKafka = (brokers: Option.Option<string>): Effect.Effect<BenchKafka, BenchError, Scope.Scope> =>
+const benchKafka = (brokers: Option.Option<string>): Effect.Effect<BenchKafka, Bench.BenchError, Scope.Scope> =>
   Option.match(
     Option.filter(brokers, (b) => b.trim() !== ""),
     {
@@ -489,10 +354,10 @@ const makeSender = (baseUrl: string, apiKey: string, maxSockets: number) => {
   const post = (path: string, body: unknown) =>
     Effect.async<
       { readonly status: number; readonly body: string; readonly startMs: number; readonly endMs: number },
-      BenchError
+      Bench.BenchError
     >((resume) => {
       const payload = JSON.stringify(body)
-      const startMs = nowMs()
+      const startMs = Bench.nowMs()
       const outgoing = request(
         `${baseUrl}${path}`,
         {
@@ -511,18 +376,20 @@ const makeSender = (baseUrl: string, apiKey: string, maxSockets: number) => {
             text += chunk
           })
           response.on("end", () =>
-            resume(Effect.succeed({ status: response.statusCode ?? 0, body: text, startMs, endMs: nowMs() }))
+            resume(Effect.succeed({ status: response.statusCode ?? 0, body: text, startMs, endMs: Bench.nowMs() }))
           )
         }
       )
-      outgoing.on("error", (error) => resume(Effect.fail(new BenchError({ message: `${path}: ${error.message}` }))))
+      outgoing.on("error", (error) =>
+        resume(Effect.fail(new Bench.BenchError({ message: `${path}: ${error.message}` })))
+      )
       outgoing.end(payload)
     })
   const accepted = (path: string, body: unknown, status: number) =>
     Effect.flatMap(post(path, body), (response) =>
       response.status === status
         ? Effect.succeed({ ...response, json: JSON.parse(response.body) as { readonly id: string } })
-        : Effect.fail(new BenchError({ message: `${path}: ${response.status} ${response.body.slice(0, 300)}` }))
+        : Effect.fail(new Bench.BenchError({ message: `${path}: ${response.status} ${response.body.slice(0, 300)}` }))
     )
   return { agent, accepted }
 }
@@ -609,7 +476,7 @@ const sendAll = (
   templateId: string,
   load: Load,
   offset: number
-): Effect.Effect<ReadonlyArray<Sent>, BenchError> => {
+): Effect.Effect<ReadonlyArray<Sent>, Bench.BenchError> => {
   const one = (i: number) =>
     Effect.map(sender.accepted("/api/v1/notifications/send", body(templateId, offset + i), 202), (r) => ({
       id: r.json.id,
@@ -620,10 +487,10 @@ const sendAll = (
   if (load.rate !== undefined) {
     const interval = 1000 / load.rate
     return Effect.suspend(() => {
-      const t0 = nowMs()
+      const t0 = Bench.nowMs()
       return Effect.forEach(
         indices,
-        (i) => Effect.zipRight(Effect.sleep(Duration.millis(Math.max(0, t0 + i * interval - nowMs()))), one(i)),
+        (i) => Effect.zipRight(Effect.sleep(Duration.millis(Math.max(0, t0 + i * interval - Bench.nowMs()))), one(i)),
         { concurrency: "unbounded" }
       )
     })
@@ -631,7 +498,7 @@ const sendAll = (
   return Effect.forEach(indices, one, { concurrency: load.senders ?? 1 })
 }
 
-const waitDelivered = (stub: ProviderStub, ids: ReadonlyArray<string>) =>
+const waitDelivered = (stub: Bench.ProviderStub, ids: ReadonlyArray<string>) =>
   Effect.sync(() => ids.every((id) => stub.received.has(id))).pipe(
     Effect.repeat({ schedule: Schedule.spaced("10 millis"), until: (done) => done })
   )
@@ -656,7 +523,7 @@ const runLoad = (options: {
   readonly load: Load
   readonly offset: number
   readonly config: BenchConfig
-  readonly stub: ProviderStub
+  readonly stub: Bench.ProviderStub
   readonly sender: ReturnType<typeof makeSender>
   readonly templateId: string
   readonly recorder: SpanRecorder
@@ -665,17 +532,17 @@ const runLoad = (options: {
   Effect.gen(function* () {
     const { load, stub, sender, templateId, recorder, kafka } = options
     const sql = yield* SqlClient.SqlClient
-    stub.reset()
+    yield* stub.reset
     recorder.consumerSpans.length = 0
     recorder.recording = true
     const consumedBefore = yield* counterValues("kafka_messages_consumed_total")
     const loadBefore = loadAverage()
     const cpuBefore = process.cpuUsage()
-    const machineBefore = machineTimes()
+    const machineBefore = yield* Bench.machineTimes
     const kafkaBefore = childCpuSeconds(kafka.pid)
     const loopDelay = monitorEventLoopDelay({ resolution: 10 })
     loopDelay.enable()
-    const startedAt = nowMs()
+    const startedAt = Bench.nowMs()
 
     // What the run's database sessions are doing, every 100 ms: running, waiting on a lock or the WAL,
     // or idle in a transaction (waiting for the Node process to send the next statement).
@@ -704,8 +571,8 @@ const runLoad = (options: {
     const sent = yield* Effect.gen(function* () {
       const sent = yield* sendAll(sender, templateId, load, options.offset)
       cpuSending = process.cpuUsage(cpuBefore)
-      machineSending = machineTimes()
-      sendingMs = nowMs() - startedAt
+      machineSending = yield* Bench.machineTimes
+      sendingMs = Bench.nowMs() - startedAt
       phase = "after"
       yield* waitDelivered(
         stub,
@@ -713,22 +580,25 @@ const runLoad = (options: {
       )
       return sent
     }).pipe(
-      Effect.timeoutFail({
-        duration: options.config.timeout,
-        onTimeout: () =>
-          new BenchError({
-            message: `${load.name}: not every notification reached the provider within ${Duration.format(options.config.timeout)} (${stub.stats.requests} provider calls so far)`
-          })
-      })
+      Effect.timeout(options.config.timeout),
+      Effect.catchTag("TimeoutException", () =>
+        Effect.flatMap(
+          stub.stats,
+          (stats) =>
+            new Bench.BenchError({
+              message: `${load.name}: not every notification reached the provider within ${Duration.format(options.config.timeout)} (${stats.requests} provider calls so far)`
+            })
+        )
+      )
     )
-    const finishedAt = nowMs()
+    const finishedAt = Bench.nowMs()
     yield* Fiber.interrupt(sampler)
     loopDelay.disable()
     const cpu = process.cpuUsage(cpuBefore)
-    const machineAfter = machineTimes()
+    const machineAfter = yield* Bench.machineTimes
     const kafkaAfter = childCpuSeconds(kafka.pid)
     const loadAfter = loadAverage()
-    const provider = { ...stub.stats }
+    const provider = yield* stub.stats
 
     // The dispatch spans end once `sent` is recorded, a little after the provider call.
     yield* Effect.sync(() => sent.every((s) => recorder.dispatched.has(s.id))).pipe(
@@ -741,7 +611,7 @@ const runLoad = (options: {
     // The consumer may still have records to go through (those the loop delivered, `notification.sent`
     // events): the next load starts once it has caught up.
     const drained = yield* caughtUp
-    const drainSeconds = Option.isSome(drained) ? round((nowMs() - finishedAt) / 1000, 1) : null
+    const drainSeconds = Option.isSome(drained) ? Bench.round((Bench.nowMs() - finishedAt) / 1000, 1) : null
 
     const published = new Map(
       (yield* sql<{ readonly id: string; readonly published_ms: number }>`
@@ -808,11 +678,11 @@ const runLoad = (options: {
     const result: RunResult = {
       load,
       notifications: sent.length,
-      acceptSeconds: round((lastAccept - startedAt) / 1000, 2),
-      acceptedPerSecond: round(sent.length / ((lastAccept - startedAt) / 1000), 1),
+      acceptSeconds: Bench.round((lastAccept - startedAt) / 1000, 2),
+      acceptedPerSecond: Bench.round(sent.length / ((lastAccept - startedAt) / 1000), 1),
       httpMs: spread(sent.map((s) => s.acceptedMs - s.startMs)),
-      deliverySeconds: round((lastProvider - firstAccept) / 1000, 2),
-      deliveredPerSecond: round(sent.length / ((lastProvider - firstAccept) / 1000), 1),
+      deliverySeconds: Bench.round((lastProvider - firstAccept) / 1000, 2),
+      deliveredPerSecond: Bench.round(sent.length / ((lastProvider - firstAccept) / 1000), 1),
       acceptToProviderMs: spread(acceptToProvider),
       stages: {
         acceptToRelayMs: spread(acceptToRelay),
@@ -830,40 +700,40 @@ const runLoad = (options: {
         otherCount: other.length
       },
       fromKafkaPerSecond: {
-        whileSending: round(kafkaWhile / Math.max(0.001, (lastAccept - firstAccept) / 1000), 1),
-        afterSending: round((fromKafka - kafkaWhile) / Math.max(0.001, (lastKafka - lastAccept) / 1000), 1)
+        whileSending: Bench.round(kafkaWhile / Math.max(0.001, (lastAccept - firstAccept) / 1000), 1),
+        afterSending: Bench.round((fromKafka - kafkaWhile) / Math.max(0.001, (lastKafka - lastAccept) / 1000), 1)
       },
       relayBatches: new Set(published.values()).size,
       providerCalls: provider.requests,
       duplicateProviderCalls: provider.duplicates,
       maxConcurrentProviderCalls: provider.maxInFlight,
       consumed: counterDelta(consumedBefore, consumedAfter),
-      processCpuPercent: round(((cpu.user + cpu.system) / 1000 / wallMs) * 100, 0),
+      processCpuPercent: Bench.round(((cpu.user + cpu.system) / 1000 / wallMs) * 100, 0),
       cpuWhileSending: {
-        process: round(((cpuSending.user + cpuSending.system) / 1000 / sendingMs) * 100, 0),
-        machine: machineShare(machineBefore, machineSending)
+        process: Bench.round(((cpuSending.user + cpuSending.system) / 1000 / sendingMs) * 100, 0),
+        machine: Bench.machineShare(machineBefore, machineSending)
       },
       cpuAfterSending: {
-        process: round(
+        process: Bench.round(
           ((cpu.user + cpu.system - cpuSending.user - cpuSending.system) / 1000 / Math.max(1, wallMs - sendingMs)) *
             100,
           0
         ),
-        machine: machineShare(machineSending, machineAfter)
+        machine: Bench.machineShare(machineSending, machineAfter)
       },
       databaseSessions: {
         whileSending: averages(sessions.sending, sampleCount.sending),
         afterSending: averages(sessions.after, sampleCount.after)
       },
-      machineCpuPercent: machineShare(machineBefore, machineAfter),
+      machineCpuPercent: Bench.machineShare(machineBefore, machineAfter),
       kafkaCpuPercent:
         kafkaBefore === undefined || kafkaAfter === undefined
           ? null
-          : round(((kafkaAfter - kafkaBefore) * 1000 * 100) / wallMs, 0),
+          : Bench.round(((kafkaAfter - kafkaBefore) * 1000 * 100) / wallMs, 0),
       eventLoopDelayMs: {
-        p50: round(loopDelay.percentile(50) / 1e6, 1),
-        p99: round(loopDelay.percentile(99) / 1e6, 1),
-        max: round(loopDelay.max / 1e6, 1)
+        p50: Bench.round(loopDelay.percentile(50) / 1e6, 1),
+        p99: Bench.round(loopDelay.percentile(99) / 1e6, 1),
+        max: Bench.round(loopDelay.max / 1e6, 1)
       },
       loadAverage: { before: loadBefore, after: loadAfter },
       timeline,
@@ -889,13 +759,6 @@ const runLoad = (options: {
 
 // ---------------------------------------------------------------------------------------------
 // Results: docs/benchmarks/pipeline.md and pipeline.json.
-
-const markdownTable = (headers: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) => {
-  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? "").length)))
-  const line = (cells: ReadonlyArray<string>) =>
-    `| ${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(" | ")} |`
-  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n")
-}
 
 interface Settings {
   readonly [name: string]: string | number | boolean
@@ -925,7 +788,7 @@ const writeResults = (results: Results) =>
     const fs = yield* FileSystem.FileSystem
     const { when, machine, database, kafka, providerLatencyMs, warmup, settings, runs } = results
     const column = (label: string, cell: (run: RunResult) => string) => [label, ...runs.map(cell)]
-    const table = markdownTable(
+    const table = Bench.markdownTable(
       ["", ...runs.map((run) => run.load.name)],
       [
         column("Notifications", (r) => String(r.notifications)),
@@ -999,15 +862,15 @@ const writeResults = (results: Results) =>
           const span = `${i}–${i + slice.length} s`
           rows.push([
             span,
-            String(round(sum((r) => r.accepted) / slice.length, 0)),
-            String(round(sum((r) => r.deliveredFromKafka) / slice.length, 0)),
-            String(round(sum((r) => r.deliveredByLoop) / slice.length, 0))
+            String(Bench.round(sum((r) => r.accepted) / slice.length, 0)),
+            String(Bench.round(sum((r) => r.deliveredFromKafka) / slice.length, 0)),
+            String(Bench.round(sum((r) => r.deliveredByLoop) / slice.length, 0))
           ])
         }
-        return `${run.load.name}:\n\n${markdownTable(["Seconds", "Accepted/s", "Delivered from Kafka/s", "Delivered by the loop/s"], rows)}`
+        return `${run.load.name}:\n\n${Bench.markdownTable(["Seconds", "Accepted/s", "Delivered from Kafka/s", "Delivered by the loop/s"], rows)}`
       })
       .join("\n\n")
-    const settingsTable = markdownTable(
+    const settingsTable = Bench.markdownTable(
       ["Setting", "Value"],
       Object.entries(settings).map(([name, value]) => [name, String(value)])
     )
@@ -1136,14 +999,10 @@ tests; numbers vary by 30% and more between runs — see machine CPU % and load 
 // ---------------------------------------------------------------------------------------------
 
 const main = Effect.gen(function* () {
-  const cli = yield* parseArgs(process.argv.slice(2))
-  const config = yield* Effect.withConfigProvider(
-    BenchConfig,
-    ConfigProvider.fromMap(cli).pipe(ConfigProvider.orElse(() => ConfigProvider.fromEnv()))
-  )
+  const config = yield* Bench.readOptions(optionNames, BenchConfig)
   const serverUrl = Option.getOrUndefined(Option.filter(config.databaseUrl, (url) => url.trim() !== ""))
   if (serverUrl === undefined) {
-    return yield* new BenchError({
+    return yield* new Bench.BenchError({
       message: "set DATABASE_URL to a PostgreSQL server (a fresh database is created on it and dropped after)"
     })
   }
@@ -1158,13 +1017,13 @@ const main = Effect.gen(function* () {
   if (config.rate > 0 && config.rateNotifications > 0) {
     loads.push({ name: `${config.rate}/s offered`, notifications: config.rateNotifications, rate: config.rate })
   }
-  if (loads.length === 0) return yield* new BenchError({ message: "nothing to run: no notifications" })
+  if (loads.length === 0) return yield* new Bench.BenchError({ message: "nothing to run: no notifications" })
 
   // kafkajs's note about its v2 partitioner, printed once per producer: not news here.
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= "1"
-  const databaseUrl = yield* benchDatabase(serverUrl)
+  const databaseUrl = yield* Bench.serverDatabase(serverUrl, "ns_bench_pipeline")
   const kafka = yield* benchKafka(config.kafkaBrokers)
-  const stub = yield* providerStub(config.latency)
+  const stub = yield* Bench.providerStub(config.latency, { recordTokens: true })
 
   const run = `bench-pipeline-${process.pid}-${Date.now().toString(36)}`
   const topics = { commands: `${run}.commands`, events: `${run}.events`, identity: `${run}.identity` }
@@ -1298,7 +1157,7 @@ const main = Effect.gen(function* () {
           ),
           Effect.timeoutFail({
             duration: "60 seconds",
-            onTimeout: () => new BenchError({ message: "warm-up: not delivered within 60 s (is Kafka working?)" })
+            onTimeout: () => new Bench.BenchError({ message: "warm-up: not delivered within 60 s (is Kafka working?)" })
           })
         )
         yield* Console.log(`warm-up: ${warmup.length} delivered`)
@@ -1321,10 +1180,9 @@ const main = Effect.gen(function* () {
   }).pipe(Effect.provide(DatabaseLive), Effect.withConfigProvider(ConfigProvider.fromMap(new Map(shared))))
   const { database, runs } = yield* measured
 
-  const processors = cpus()
   const results: Results = {
     when: new Date().toISOString(),
-    machine: { node: process.version, cpus: processors.length, cpuModel: processors[0]?.model.trim() ?? "cpu" },
+    machine: Bench.machineInfo(),
     database,
     kafka: kafka.kind,
     providerLatencyMs: Duration.toMillis(config.latency),
@@ -1336,9 +1194,4 @@ const main = Effect.gen(function* () {
   else yield* Console.log("--write=false: docs/benchmarks left as they were")
 })
 
-main.pipe(
-  Effect.scoped,
-  Effect.provide(NodeContext.layer),
-  Effect.provide(Logger.minimumLogLevel(LogLevel.Warning)),
-  NodeRuntime.runMain
-)
+Bench.runBench(main)
