@@ -954,15 +954,11 @@ ${FINDINGS}
 const FINDINGS = `Findings (2026-11-23, eleven runs on the shared 2-core machine, load average 1–4.8 from other people's
 tests; numbers vary by 30% and more between runs — see machine CPU % and load average above):
 
-- **The relay is never woken by \`pg_notify\`: every event waits for the 1 s poll.** \`Outbox.append\` sends
-  \`pg_notify('outbox_events', '')\`, and \`@effect/sql-pg\`'s \`listen\` only emits notifications whose
-  payload is truthy (\`if (msg.channel === channel && msg.payload)\` in its PgClient.ts), so the empty payload
-  is dropped: checked directly, \`''\` never arrives and \`'x'\` does. Hence 202 → relay batch p50 ≈ 500 ms,
-  p95 ≈ 970 ms (uniform over the poll interval), and one relay batch per second (16 batches for 400 events at
-  25/s). With \`OUTBOX_RELAY_POLL_INTERVAL=50 millis\` that stage fell to 30 ms p50 and 202 → provider at 25/s
-  from 1.0–1.3 s to 0.53 s p50. Fix (Outbox.ts, not done here): a non-empty payload, e.g. the event id.
-  Every send still pays for the NOTIFY (commits that notified are serialised; seen as a few
-  \`Lock:object\` waits at COMMIT).
+- **The relay is woken by \`pg_notify\` (fixed the same day).** Before the fix, \`Outbox.append\` sent an
+  empty payload, which \`@effect/sql-pg\`'s \`listen\` drops, so every event waited for the relay's 1 s poll
+  (202 → relay batch p50 ≈ 500 ms, p95 ≈ 970 ms). With the event id as payload that stage is now near zero
+  (the table's "relay" stage; small negative values are clock granularity between the 202's timestamp and
+  the relay's). Every send still pays for the NOTIFY (commits that notified are serialised).
 - **The mock broker holds every fetch for the full \`maxWaitTimeInMs\` (500 ms, Consumer.ts).** librdkafka's
   mock cluster does not answer a waiting fetch when data arrives: with kafkajs alone, produce → \`eachMessage\`
   took 28–466 ms with a 500 ms max wait and up to 1.5 s with 2 s. A real broker answers as soon as one byte
