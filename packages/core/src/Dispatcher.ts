@@ -8,6 +8,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { DeliveryConfig, DispatcherConfig } from "./AppConfig.js"
+import { withCorrelation } from "./Correlation.js"
 import type { Message } from "./channels/Provider.js"
 import { Delivery, type DeliveryResult } from "./Delivery.js"
 import { recordDuration, recordOutcome } from "./DeliveryMetrics.js"
@@ -24,7 +25,12 @@ export type DispatchOutcome = "skipped" | "sent" | "failed" | "suppressed" | "de
 
 type Claim =
   | { readonly _tag: "Done"; readonly outcome: DispatchOutcome }
-  | { readonly _tag: "Claimed"; readonly notification: Notification; readonly message: Message }
+  | {
+      readonly _tag: "Claimed"
+      readonly notification: Notification
+      readonly message: Message
+      readonly correlationId: string
+    }
 
 const toDate = (value: DateTime.Utc): Date => new Date(value.epochMillis)
 
@@ -154,7 +160,18 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
         const now = yield* DateTime.now
         const found = yield* repo.claimDue(id, now)
         if (Option.isNone(found)) return { _tag: "Done", outcome: "skipped" } as const
-        const n = found.value
+        // The events of this dispatch belong to the request or command that created the notification.
+        return yield* prepare(found.value.notification, now).pipe(
+          withCorrelation({ correlationId: found.value.correlationId ?? id, causationId: null }),
+          Effect.map(
+            (claim): Claim =>
+              claim._tag === "Claimed" ? { ...claim, correlationId: found.value.correlationId ?? id } : claim
+          )
+        )
+      }).pipe(sql.withTransaction)
+
+    const prepare = (n: Notification, now: DateTime.Utc): Effect.Effect<Claim, SqlError> =>
+      Effect.gen(function* () {
         if (n.status === "sending") {
           yield* Effect.logWarning("re-dispatching a notification whose dispatcher lease lapsed").pipe(
             Effect.annotateLogs({ notification_id: n.id })
@@ -215,8 +232,13 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
           { disableValidation: true }
         )
         yield* repo.update(sending, { leaseUntil: toDate(DateTime.addDuration(now, lease)) })
-        return { _tag: "Claimed", notification: sending, message: toMessage(n, rendered.right, address.value) } as const
-      }).pipe(sql.withTransaction)
+        return {
+          _tag: "Claimed",
+          notification: sending,
+          message: toMessage(n, rendered.right, address.value),
+          correlationId: n.id
+        } as const
+      })
 
     const finish = (n: Notification, result: DeliveryResult): Effect.Effect<DispatchOutcome, SqlError> =>
       Effect.gen(function* () {
@@ -310,7 +332,9 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
           recordDuration(claimed.notification.channel, Duration.toSeconds(elapsed)),
           () => result._tag === "Delivered"
         )
-        return yield* finishRetrying(claimed.notification, result)
+        return yield* finishRetrying(claimed.notification, result).pipe(
+          withCorrelation({ correlationId: claimed.correlationId, causationId: null })
+        )
       }).pipe(
         Effect.tap((outcome) => Effect.annotateCurrentSpan("dispatch.outcome", outcome)),
         Effect.withSpan("Dispatcher.dispatch", { attributes: { "notification.id": id } })

@@ -10,8 +10,10 @@ import {
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { CurrentCorrelation } from "./Correlation.js"
 import { decodeRows, IntFromPg } from "./Sql.js"
 
 /** The API's fields, as `pg` returns them: `bigint` as text, `timestamptz` as `Date`. */
@@ -61,19 +63,20 @@ export class NotificationRepo extends Effect.Service<NotificationRepo>()("core/N
       delivered_at, failed_at, created_at, updated_at`
 
     /** `dueAt` defaults to when the notification's status says it is due (see `defaultDueAt`). */
+    // The creating request's (or command's) correlation id, for the events of later changes.
     const insert = (n: Notification, dueAt: Date | null = defaultDueAt(n)): Effect.Effect<void, SqlError> =>
-      sql`
+      Effect.flatMap(
+        FiberRef.get(CurrentCorrelation),
+        (correlation) => sql`
         INSERT INTO notifications (id, user_id, template_id, template_version, channel, status, priority, recipient,
           variables, metadata, status_reason, error_message, provider_message_id, provider, attempts, content,
-          scheduled_at, sent_at, delivered_at, failed_at, created_at, updated_at, due_at)
+          scheduled_at, sent_at, delivered_at, failed_at, created_at, updated_at, due_at, correlation_id)
         VALUES (${n.id}, ${n.user_id}, ${n.template_id}, ${n.template_version}, ${n.channel}, ${n.status}, ${n.priority},
           ${json(n.recipient)}::jsonb, ${json(n.variables)}::jsonb, ${json(n.metadata)}::jsonb, ${n.status_reason},
           ${n.error_message}, ${n.provider_message_id}, ${n.provider}, ${n.attempts}, ${json(n.content)}::jsonb,
           ${date(n.scheduled_at)}, ${date(n.sent_at)}, ${date(n.delivered_at)}, ${date(n.failed_at)},
-          ${date(n.created_at)}, ${date(n.updated_at)}, ${dueAt})`.pipe(
-        Effect.asVoid,
-        Effect.withSpan("NotificationRepo.insert")
-      )
+          ${date(n.created_at)}, ${date(n.updated_at)}, ${dueAt}, ${correlation?.correlationId ?? null})`
+      ).pipe(Effect.asVoid, Effect.withSpan("NotificationRepo.insert"))
 
     const find = (id: NotificationId, lock: boolean): Effect.Effect<Option.Option<Notification>, SqlError> =>
       sql`SELECT ${columns} FROM notifications WHERE id = ${id} ${lock ? sql`FOR UPDATE` : sql``}`.pipe(
@@ -150,14 +153,26 @@ export class NotificationRepo extends Effect.Service<NotificationRepo>()("core/N
      * `SKIP LOCKED` makes a competing dispatcher pass over it instead of waiting, and the status
      * condition makes a second claim of the same notification find nothing.
      */
-    const claimDue = (id: NotificationId, now: DateTime.Utc): Effect.Effect<Option.Option<Notification>, SqlError> =>
-      sql`
-        SELECT ${columns} FROM notifications
+    const claimDue = (
+      id: NotificationId,
+      now: DateTime.Utc
+    ): Effect.Effect<
+      Option.Option<{ readonly notification: Notification; readonly correlationId: string | null }>,
+      SqlError
+    > =>
+      sql<{ readonly correlation_id: string | null }>`
+        SELECT ${columns}, correlation_id FROM notifications
         WHERE id = ${id} AND ((status IN ('pending', 'scheduled') AND due_at <= ${date(now)})
           OR (status = 'sending' AND lease_expires_at <= ${date(now)}))
         FOR UPDATE SKIP LOCKED`.pipe(
-        Effect.flatMap(toNotifications),
-        Effect.map((rows) => Option.fromNullable(rows[0])),
+        Effect.flatMap((rows) =>
+          Effect.map(toNotifications(rows), (notifications) =>
+            Option.map(Option.fromNullable(notifications[0]), (notification) => ({
+              notification,
+              correlationId: rows[0]?.correlation_id ?? null
+            }))
+          )
+        ),
         Effect.withSpan("NotificationRepo.claimDue")
       )
 
