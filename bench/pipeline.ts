@@ -14,13 +14,12 @@
  * Writes docs/benchmarks/pipeline.md and pipeline.json.
  */
 
-import { execFile, spawn } from "node:child_process"
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs"
+import { spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { Agent, request } from "node:http"
 import { loadavg } from "node:os"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
-import { promisify } from "node:util"
 import { FileSystem, HttpServer } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import {
@@ -52,6 +51,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
+import { buildMock as buildKafkaMock, mockBinary } from "../test/support/kafkaSetup.js"
 import * as Bench from "./support.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
@@ -178,41 +178,13 @@ interface BenchKafka {
   readonly pid: number | undefined
 }
 
-const mockSource = `${root}test/support/kafka-mock/kafka-mock.c`
-const mockDir = `${root}node_modules/.cache/kafka-mock/`
-const mockBinary = `${mockDir}kafka-mock`
-
-const mtime = (path: string): number | undefined => {
-  try {
-    return statSync(path).mtimeMs
-  } catch {
-    return undefined
-  }
-}
-
-const buildMock = Effect.tryPromise({
-  try: async () => {
-    const built = mtime(mockBinary)
-    const source = mtime(mockSource)
-    if (source === undefined) throw new Error(`${mockSource} is missing`)
-    if (built !== undefined && built >= source) return
-    mkdirSync(mockDir, { recursive: true })
-    // Test processes may build at the same time: each compiles to its own file, then renames.
-    const scratch = `${mockBinary}.${process.pid}.tmp`
-    try {
-      await promisify(execFile)(process.env.CC ?? "gcc", ["-O2", "-o", scratch, mockSource, "-lrdkafka"], {
-        timeout: 60_000
-      })
-      renameSync(scratch, mockBinary)
-    } finally {
-      rmSync(scratch, { force: true })
-    }
-  },
-  catch: (cause) =>
-    new Bench.BenchError({
-      message: `cannot build the librdkafka mock (gcc and librdkafka-dev needed), or set KAFKA_BROKERS: ${String(cause)}`
-    })
-})
+const buildMock = Effect.flatMap(
+  Effect.promise(() => buildKafkaMock()),
+  (failure) =>
+    failure === undefined
+      ? Effect.void
+      : Effect.fail(new Bench.BenchError({ message: `${failure}, or set KAFKA_BROKERS` }))
+)
 
 const startMock = Effect.acquireRelease(
   Effect.zipRight(

@@ -97,7 +97,8 @@ const fromTestcontainers = async (): Promise<StartedKafka | string> => {
 const mockSource = fileURLToPath(new URL("./kafka-mock/kafka-mock.c", import.meta.url))
 // Under node_modules so that it is ignored by git and Biome, and rebuilt after a fresh `npm ci`.
 const mockDir = fileURLToPath(new URL("../../node_modules/.cache/kafka-mock/", import.meta.url))
-const mockBinary = `${mockDir}kafka-mock`
+/** Where `buildMock` puts the launcher (the benchmarks start it too). */
+export const mockBinary = `${mockDir}kafka-mock`
 
 const mtime = (path: string): number | undefined => {
   try {
@@ -108,7 +109,7 @@ const mtime = (path: string): number | undefined => {
 }
 
 /** Builds the launcher unless an up-to-date one exists; returns why not when it cannot. */
-const buildMock = async (): Promise<string | undefined> => {
+export const buildMock = async (): Promise<string | undefined> => {
   const built = mtime(mockBinary)
   const source = mtime(mockSource)
   if (built !== undefined && source !== undefined && built >= source) return undefined

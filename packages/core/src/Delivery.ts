@@ -221,10 +221,6 @@ export class Delivery extends Effect.Service<Delivery>()("core/Delivery", {
         }
       }).pipe(Effect.withSpan("Delivery.deliver", { attributes: { "notification.channel": message._tag } }))
 
-    const breakerStates = Effect.forEach(Object.values(lanes), (lane) =>
-      Effect.forEach(lane.providers, (g) => Effect.map(g.breaker.state, (state) => [g.breaker.name, state] as const))
-    ).pipe(Effect.map((states) => Object.fromEntries(states.flat())))
-
-    return { deliver, breakerStates } as const
+    return { deliver } as const
   })
 }) {}

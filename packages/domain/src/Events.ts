@@ -98,9 +98,6 @@ export const EventType = Schema.Literal(
   ...(Object.keys(payloadSchemas) as [EventType, ...Array<EventType>])
 ).annotations({ identifier: "EventType" })
 
-/** The current payload version of each type: what the service writes. */
-export const currentVersion = (_type: EventType): number => 1
-
 const IsoUtc = Schema.String.pipe(
   Schema.pattern(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/, {
     message: () => "must be an ISO 8601 UTC timestamp such as 2026-11-23T12:00:00.000Z"

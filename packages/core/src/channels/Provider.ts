@@ -1,5 +1,4 @@
 import type { Channel } from "@notification-service/domain"
-import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 
@@ -64,6 +63,3 @@ export interface ChannelProvider<C extends Channel = Channel> {
   readonly channel: C
   readonly send: (message: MessageOf<C>) => Effect.Effect<Receipt, ProviderError>
 }
-
-export const retryAfterFrom = (error: unknown): Duration.Duration | undefined =>
-  error instanceof ProviderError ? error.retryAfter : undefined
