@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Notification, type NotificationId, type RenderedContent } from "@notification-service/domain"
+import { Notification, type NotificationId, type RenderedContent, recipientField } from "@notification-service/domain"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -35,17 +35,8 @@ type Claim =
 const toDate = (value: DateTime.Utc): Date => new Date(value.epochMillis)
 
 /** The address a request gave for the notification's channel, if any. */
-export const requestedAddress = (notification: Notification): Option.Option<string> => {
-  const recipient = notification.recipient
-  switch (notification.channel) {
-    case "email":
-      return Option.fromNullable(recipient?.email)
-    case "sms":
-      return Option.fromNullable(recipient?.phone)
-    case "push":
-      return Option.fromNullable(recipient?.device_token)
-  }
-}
+export const requestedAddress = (notification: Notification): Option.Option<string> =>
+  Option.fromNullable(notification.recipient?.[recipientField[notification.channel]])
 
 /** The rendered content as the channel's provider message to `address`. */
 export const toMessage = (notification: Notification, content: RenderedContent, address: string): Message => {
@@ -67,7 +58,7 @@ export const toMessage = (notification: Notification, content: RenderedContent, 
   }
 }
 
-const recipientField = { email: "email address", sms: "phone number", push: "device token" } as const
+const addressKind = { email: "email address", sms: "phone number", push: "device token" } as const
 
 /**
  * Takes one due notification through delivery: claim it, re-check the user's preferences,
@@ -90,22 +81,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
     const config = yield* DeliveryConfig
     const { lease } = yield* DispatcherConfig
 
-    const event = (
-      n: Notification,
-      type: string,
-      payload: Record<string, unknown>,
-      metadata?: Record<string, unknown>
-    ): Effect.Effect<void, SqlError> =>
-      outbox
-        .append({
-          eventType: `notification.${type}`,
-          aggregateType: "notification",
-          aggregateId: n.id,
-          userId: n.user_id,
-          payload: { notification_id: n.id, status: n.status, notification_type: n.channel, ...payload },
-          ...(metadata === undefined ? {} : { metadata })
-        })
-        .pipe(Effect.asVoid)
+    const event = outbox.appendForNotification
 
     const fail = (
       n: Notification,
@@ -222,7 +198,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
             _tag: "Done",
             outcome: yield* fail(n, now, {
               code: "no_recipient",
-              message: `No ${recipientField[n.channel]} to send to: the request named none and identity has none for the user.`,
+              message: `No ${addressKind[n.channel]} to send to: the request named none and identity has none for the user.`,
               retryable: false
             })
           } as const

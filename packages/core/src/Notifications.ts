@@ -11,6 +11,7 @@ import {
   type NotificationStatus,
   type PageOf,
   type Recipient,
+  recipientField,
   SendNotification,
   transition,
   Unprocessable,
@@ -46,12 +47,10 @@ const eventOf: Partial<Record<NotificationStatus, string>> = {
   suppressed: "suppressed"
 }
 
-const recipientFields = { email: "email", sms: "phone", push: "device_token" } as const
-
 /** A recipient given for another channel cannot be used: say so now rather than fail at delivery. */
 export const checkRecipient = (channel: Channel, recipient: Recipient | undefined): FieldError | undefined => {
   if (recipient === undefined) return undefined
-  const field = recipientFields[channel]
+  const field = recipientField[channel]
   return recipient[field] === undefined
     ? { path: `recipient.${field}`, message: `recipient.${field} (the recipient names no ${field.replace("_", " ")})` }
     : undefined
@@ -152,21 +151,12 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
         })
         yield* Effect.all([
           repo.insert(notification),
-          outbox.append({
-            eventType: `notification.${eventOf[notification.status] ?? "accepted"}`,
-            aggregateType: "notification",
-            aggregateId: notification.id,
-            userId: notification.user_id,
-            payload: {
-              notification_id: notification.id,
-              status: notification.status,
-              notification_type: notification.channel,
-              template_id: notification.template_id,
-              ...(notification.scheduled_at === null
-                ? {}
-                : { scheduled_at: DateTime.formatIso(notification.scheduled_at) }),
-              ...(notification.status_reason === null ? {} : { reason: notification.status_reason })
-            }
+          outbox.appendForNotification(notification, eventOf[notification.status] ?? "accepted", {
+            template_id: notification.template_id,
+            ...(notification.scheduled_at === null
+              ? {}
+              : { scheduled_at: DateTime.formatIso(notification.scheduled_at) }),
+            ...(notification.status_reason === null ? {} : { reason: notification.status_reason })
           }),
           idempotencyScope === undefined
             ? Effect.void
@@ -252,22 +242,14 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
         })
         yield* repo.update(updated)
         // Provider callbacks have their own event types; any other manual move is a status change.
-        yield* outbox.append({
-          eventType:
-            update.status === "delivered" || update.status === "bounced"
-              ? `notification.${update.status}`
-              : "notification.status_changed",
-          aggregateType: "notification",
-          aggregateId: id,
-          userId: updated.user_id,
-          payload: {
-            notification_id: id,
-            notification_type: updated.channel,
+        yield* outbox.appendForNotification(
+          updated,
+          update.status === "delivered" || update.status === "bounced" ? update.status : "status_changed",
+          {
             from: current.status,
-            status: update.status,
             ...(update.error_message === undefined ? {} : { reason: update.error_message })
           }
-        })
+        )
         return updated
       }).pipe(sql.withTransaction, Effect.withSpan("Notifications.updateStatus"))
 

@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
+import type { Notification } from "@notification-service/domain"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
@@ -50,6 +51,25 @@ export class Outbox extends Effect.Service<Outbox>()("core/Outbox", {
         return id
       }).pipe(Effect.withSpan("Outbox.append"))
 
-    return { append } as const
+    /**
+     * An event about a notification: the contract's common payload fields (`notification_id`,
+     * `status`, `notification_type`) plus the type's own.
+     */
+    const appendForNotification = (
+      n: Pick<Notification, "id" | "user_id" | "status" | "channel">,
+      type: string,
+      payload: Readonly<Record<string, unknown>>,
+      metadata?: Readonly<Record<string, unknown>>
+    ): Effect.Effect<void, SqlError> =>
+      append({
+        eventType: `notification.${type}`,
+        aggregateType: "notification",
+        aggregateId: n.id,
+        userId: n.user_id,
+        payload: { notification_id: n.id, status: n.status, notification_type: n.channel, ...payload },
+        ...(metadata === undefined ? {} : { metadata })
+      }).pipe(Effect.asVoid)
+
+    return { append, appendForNotification } as const
   })
 }) {}

@@ -47,6 +47,13 @@ export const Recipient = Schema.Struct({
 )
 export type Recipient = typeof Recipient.Type
 
+/** Which recipient field holds the address a channel delivers to. */
+export const recipientField: { readonly [C in Channel]: keyof Recipient } = {
+  email: "email",
+  sms: "phone",
+  push: "device_token"
+}
+
 export const IdempotencyKey = Schema.String.pipe(
   Schema.minLength(1),
   Schema.maxLength(255),
