@@ -143,15 +143,24 @@ const runSize = (options: {
     const latencyMs = Duration.toMillis(config.latency)
     const theoretical = (size * 1000) / latencyMs
 
-    yield* sql`TRUNCATE notifications, outbox_events, idempotency_keys`
+    yield* sql`TRUNCATE notifications, outbox_events, idempotency_keys, notification_events, notification_snapshots,
+      notification_counts`
     const seededAt = new Date(yield* Clock.currentTimeMillis)
+    // Accepted notifications as the service writes them: the projection row and its first event.
     yield* sql`
-      INSERT INTO notifications (id, user_id, template_id, template_version, channel, status, priority, recipient,
-        variables, metadata, created_at, updated_at, due_at)
-      SELECT gen_random_uuid(), 1 + i % 1000, ${templateId}::uuid, 1, 'sms', 'pending', 'normal',
-        '{"phone": "+447700900123"}'::jsonb, jsonb_build_object('code', lpad(i::text, 6, '0')),
-        '{"bench": "dispatch"}'::jsonb, ${seededAt}::timestamptz, ${seededAt}::timestamptz, ${seededAt}::timestamptz
-      FROM generate_series(1, ${n}::int) AS i`
+      WITH seeded AS (
+        INSERT INTO notifications (id, user_id, template_id, template_version, channel, status, priority, recipient,
+          variables, metadata, created_at, updated_at, due_at, version)
+        SELECT gen_random_uuid(), 1 + i % 1000, ${templateId}::uuid, 1, 'sms', 'pending', 'normal',
+          '{"phone": "+447700900123"}'::jsonb, jsonb_build_object('code', lpad(i::text, 6, '0')),
+          '{"bench": "dispatch"}'::jsonb, ${seededAt}::timestamptz, ${seededAt}::timestamptz, ${seededAt}::timestamptz, 1
+        FROM generate_series(1, ${n}::int) AS i
+        RETURNING *)
+      INSERT INTO notification_events (aggregate_id, version, type, data, recorded_at)
+      SELECT id, 1, 'notification.accepted', to_jsonb(seeded) - 'version', created_at FROM seeded`
+    yield* sql`
+      INSERT INTO notification_counts (user_id, status, count)
+      SELECT user_id, status, count(*) FROM notifications GROUP BY user_id, status`
     yield* sql`ANALYZE notifications`
     yield* stub.reset
 

@@ -225,8 +225,9 @@ withServer()("notifications", (it) => {
         ),
         { concurrency: "unbounded" }
       )
-      // Each move is legal from pending, but most end in a terminal state. Row locks serialize
-      // them: every success is recorded with its event, every refusal is a clean 409.
+      // Each move is legal from pending, but most end in a terminal state. The event store's
+      // optimistic concurrency serializes them (a stale writer re-reads and decides again): every
+      // success is recorded with its event, every refusal is a clean 409.
       expect(results.every((r) => r.status === 200 || r.status === 409)).toBe(true)
       const succeeded = results.filter((r) => r.status === 200).map((r) => (r.body as { status: string }).status)
       expect(succeeded.length).toBeGreaterThanOrEqual(1)
@@ -248,6 +249,12 @@ withServer()("notifications", (it) => {
           .map((e) => e.payload.status)
           .sort()
       ).toEqual([...succeeded].sort())
+      const stored = yield* query<{ version: number; type: string }>(
+        "SELECT version, type FROM notification_events WHERE aggregate_id = $1 ORDER BY version",
+        [accepted.id]
+      )
+      expect(stored.map((e) => e.version)).toEqual(stored.map((_, i) => i + 1))
+      expect(stored.map((e) => e.type)).toEqual(events.map((e) => e.event_type))
     })
   )
 

@@ -120,6 +120,15 @@ export const KafkaConfig = Config.all({
 })
 export type KafkaConfig = Config.Config.Success<typeof KafkaConfig>
 
+/** The notification event store: how often a snapshot of an aggregate is taken. */
+export const EventStoreConfig = Config.all({
+  snapshotEvery: Config.integer("EVENT_STORE_SNAPSHOT_EVERY").pipe(
+    Config.validate({ message: "EVENT_STORE_SNAPSHOT_EVERY must be at least 1", validation: (n) => n >= 1 }),
+    Config.withDefault(10)
+  )
+})
+export type EventStoreConfig = Config.Config.Success<typeof EventStoreConfig>
+
 export const OutboxRelayConfig = Config.all({
   batchSize: Config.integer("OUTBOX_RELAY_BATCH_SIZE").pipe(Config.withDefault(500)),
   pollInterval: Config.duration("OUTBOX_RELAY_POLL_INTERVAL").pipe(Config.withDefault(Duration.seconds(1))),

@@ -13,7 +13,8 @@ import type { Message } from "./channels/Provider.js"
 import { Delivery, type DeliveryResult } from "./Delivery.js"
 import { recordDuration, recordOutcome } from "./DeliveryMetrics.js"
 import { decide } from "./DeliveryPolicy.js"
-import { NotificationRepo } from "./NotificationRepo.js"
+import { type ConcurrencyConflict, retryOnConflict } from "./EventStore.js"
+import { NotificationRepo, type Versioned } from "./NotificationRepo.js"
 import { Outbox } from "./Outbox.js"
 import { Preferences } from "./Preferences.js"
 import { Renderer } from "./Renderer.js"
@@ -27,7 +28,7 @@ type Claim =
   | { readonly _tag: "Done"; readonly outcome: DispatchOutcome }
   | {
       readonly _tag: "Claimed"
-      readonly notification: Notification
+      readonly claimed: Versioned
       readonly message: Message
       readonly correlationId: string
     }
@@ -84,12 +85,13 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
     const event = outbox.appendForNotification
 
     const fail = (
-      n: Notification,
+      current: Versioned,
       now: DateTime.Utc,
       failure: { readonly code: string; readonly message: string; readonly retryable: boolean },
       changes: Partial<Pick<Notification, "attempts" | "provider">> = {}
     ) =>
       Effect.gen(function* () {
+        const n = current.notification
         const failed = new Notification(
           {
             ...n,
@@ -102,7 +104,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
           },
           { disableValidation: true }
         )
-        yield* repo.update(failed)
+        yield* repo.change(current, failed, "notification.failed")
         yield* event(
           failed,
           "failed",
@@ -131,13 +133,13 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
         )
       })
 
-    const claim = (id: NotificationId): Effect.Effect<Claim, SqlError> =>
+    const claim = (id: NotificationId): Effect.Effect<Claim, SqlError | ConcurrencyConflict> =>
       Effect.gen(function* () {
         const now = yield* DateTime.now
         const found = yield* repo.claimDue(id, now)
         if (Option.isNone(found)) return { _tag: "Done", outcome: "skipped" } as const
         // The events of this dispatch belong to the request or command that created the notification.
-        return yield* prepare(found.value.notification, now).pipe(
+        return yield* prepare(found.value, now).pipe(
           withCorrelation({ correlationId: found.value.correlationId ?? id, causationId: null }),
           Effect.map(
             (claim): Claim =>
@@ -146,8 +148,9 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
         )
       }).pipe(sql.withTransaction)
 
-    const prepare = (n: Notification, now: DateTime.Utc): Effect.Effect<Claim, SqlError> =>
+    const prepare = (current: Versioned, now: DateTime.Utc): Effect.Effect<Claim, SqlError | ConcurrencyConflict> =>
       Effect.gen(function* () {
+        const n = current.notification
         if (n.status === "sending") {
           yield* Effect.logWarning("re-dispatching a notification whose dispatcher lease lapsed").pipe(
             Effect.annotateLogs({ notification_id: n.id })
@@ -159,7 +162,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
               { ...n, status: "suppressed", status_reason: decision.reason, updated_at: now },
               { disableValidation: true }
             )
-            yield* repo.update(suppressed)
+            yield* repo.change(current, suppressed, "notification.suppressed")
             yield* event(suppressed, "suppressed", { reason: decision.reason })
             yield* recordOutcome(n.channel, "suppressed")
             return { _tag: "Done", outcome: "suppressed" } as const
@@ -175,7 +178,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
               },
               { disableValidation: true }
             )
-            yield* repo.update(deferred)
+            yield* repo.change(current, deferred, "notification.deferred")
             yield* event(deferred, "scheduled", {
               scheduled_at: DateTime.formatIso(decision.until),
               reason: decision.reason
@@ -187,7 +190,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
         // say) are rendered now, from the template as it is.
         const rendered = n.content !== null ? Either.right(n.content) : yield* renderNow(n)
         if (rendered._tag === "Left") {
-          return { _tag: "Done", outcome: yield* fail(n, now, rendered.left) } as const
+          return { _tag: "Done", outcome: yield* fail(current, now, rendered.left) } as const
         }
         // The request's override, else the user's contact details from identity's events.
         const address = Option.isSome(requestedAddress(n))
@@ -196,7 +199,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
         if (Option.isNone(address)) {
           return {
             _tag: "Done",
-            outcome: yield* fail(n, now, {
+            outcome: yield* fail(current, now, {
               code: "no_recipient",
               message: `No ${addressKind[n.channel]} to send to: the request named none and identity has none for the user.`,
               retryable: false
@@ -207,17 +210,23 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
           { ...n, status: "sending", content: rendered.right, updated_at: now },
           { disableValidation: true }
         )
-        yield* repo.update(sending, { leaseUntil: toDate(DateTime.addDuration(now, lease)) })
+        const claimed = yield* repo.change(current, sending, "notification.claimed", {
+          leaseUntil: toDate(DateTime.addDuration(now, lease))
+        })
         return {
           _tag: "Claimed",
-          notification: sending,
+          claimed,
           message: toMessage(n, rendered.right, address.value),
           correlationId: n.id
         } as const
       })
 
-    const finish = (n: Notification, result: DeliveryResult): Effect.Effect<DispatchOutcome, SqlError> =>
+    const finish = (
+      current: Versioned,
+      result: DeliveryResult
+    ): Effect.Effect<DispatchOutcome, SqlError | ConcurrencyConflict> =>
       Effect.gen(function* () {
+        const n = current.notification
         const now = yield* DateTime.now
         const attempts = n.attempts + result.attempts
         switch (result._tag) {
@@ -236,7 +245,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
               },
               { disableValidation: true }
             )
-            yield* repo.update(sent)
+            yield* repo.change(current, sent, "notification.sent")
             yield* event(
               sent,
               "sent",
@@ -248,7 +257,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
           }
           case "Rejected":
             return yield* fail(
-              n,
+              current,
               now,
               { code: result.code, message: result.message, retryable: false },
               { attempts, provider: result.provider }
@@ -257,7 +266,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
             const expired = DateTime.greaterThan(now, DateTime.addDuration(n.created_at, config.deadline))
             if (attempts >= config.maxAttempts || expired) {
               return yield* fail(
-                n,
+                current,
                 now,
                 {
                   code: result.code,
@@ -282,7 +291,9 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
               },
               { disableValidation: true }
             )
-            yield* repo.update(requeued, { dueAt: toDate(DateTime.addDuration(now, wait)) })
+            yield* repo.change(current, requeued, "notification.requeued", {
+              dueAt: toDate(DateTime.addDuration(now, wait))
+            })
             yield* event(requeued, "status_changed", {
               from: "sending",
               reason: requeued.status_reason,
@@ -293,25 +304,46 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("core/Dispatcher", 
         }
       }).pipe(sql.withTransaction)
 
-    // The provider has been called: recording what it did must survive a brief database outage.
-    const finishRetrying = (n: Notification, result: DeliveryResult) =>
-      finish(n, result).pipe(
-        Effect.retry(Schedule.exponential("200 millis").pipe(Schedule.intersect(Schedule.recurs(5))))
+    /**
+     * The provider has been called: what it did is recorded even if the notification changed
+     * meanwhile (a lapsed lease let another dispatcher re-claim it), onto the fresh state while it
+     * is still `sending`; and it survives a brief database outage.
+     */
+    const finishRetrying = (claimed: Versioned, result: DeliveryResult) =>
+      finish(claimed, result).pipe(
+        Effect.catchTag("ConcurrencyConflict", () =>
+          retryOnConflict(
+            Effect.flatMap(repo.findVersioned(claimed.notification.id), (fresh) =>
+              Option.isSome(fresh) && fresh.value.notification.status === "sending"
+                ? finish(fresh.value, result)
+                : Effect.as(
+                    Effect.logWarning("delivery outcome not recorded: the notification moved on meanwhile").pipe(
+                      Effect.annotateLogs({ notification_id: claimed.notification.id, outcome: result._tag })
+                    ),
+                    "skipped" as const
+                  )
+            )
+          )
+        ),
+        Effect.retry({
+          while: (error) => error._tag === "SqlError",
+          schedule: Schedule.exponential("200 millis").pipe(Schedule.intersect(Schedule.recurs(5)))
+        })
       )
 
     const dispatch = (id: NotificationId): Effect.Effect<DispatchOutcome, SqlError> =>
       Effect.gen(function* () {
         const claimed = yield* claim(id)
         if (claimed._tag === "Done") return claimed.outcome
+        const channel = claimed.claimed.notification.channel
         const [elapsed, result] = yield* Effect.timed(delivery.deliver(claimed.message))
-        yield* Effect.when(
-          recordDuration(claimed.notification.channel, Duration.toSeconds(elapsed)),
-          () => result._tag === "Delivered"
-        )
-        return yield* finishRetrying(claimed.notification, result).pipe(
+        yield* Effect.when(recordDuration(channel, Duration.toSeconds(elapsed)), () => result._tag === "Delivered")
+        return yield* finishRetrying(claimed.claimed, result).pipe(
           withCorrelation({ correlationId: claimed.correlationId, causationId: null })
         )
       }).pipe(
+        // Only a change made between the claim's lock and its write; the notification is due again later.
+        Effect.catchTag("ConcurrencyConflict", () => Effect.succeed("skipped" as const)),
         Effect.tap((outcome) => Effect.annotateCurrentSpan("dispatch.outcome", outcome)),
         Effect.withSpan("Dispatcher.dispatch", { attributes: { "notification.id": id } })
       )

@@ -14,6 +14,7 @@ import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { CurrentCorrelation } from "./Correlation.js"
+import { type ConcurrencyConflict, EventStore } from "./EventStore.js"
 import { decodeRows, IntFromPg } from "./Sql.js"
 
 /** The API's fields, as `pg` returns them: `bigint` as text, `timestamptz` as `Date`. */
@@ -35,7 +36,14 @@ const toNotifications = (rows: ReadonlyArray<unknown>) =>
   )
 
 const date = (value: DateTime.Utc | null): Date | null => (value === null ? null : new Date(value.epochMillis))
-const json = (value: unknown): string | null => (value === null ? null : JSON.stringify(value))
+const isoOrNull = (value: Date | null): string | null => (value === null ? null : value.toISOString())
+const encode: (n: Notification) => Readonly<Record<string, unknown>> = Schema.encodeSync(Notification)
+
+/** A notification and the event version it is at: what a change to it appends after. */
+export interface Versioned {
+  readonly notification: Notification
+  readonly version: number
+}
 
 /** When a notification in this state is due for dispatch: pending now, scheduled at its time. */
 export const defaultDueAt = (n: Notification): Date | null =>
@@ -58,36 +66,54 @@ export interface NotificationListQuery {
 export class NotificationRepo extends Effect.Service<NotificationRepo>()("core/NotificationRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const store = yield* EventStore
     const columns = sql`id, user_id, template_id, template_version, channel, status, priority, recipient, variables,
       metadata, status_reason, error_message, provider_message_id, provider, attempts, content, scheduled_at, sent_at,
       delivered_at, failed_at, created_at, updated_at`
 
-    /** `dueAt` defaults to when the notification's status says it is due (see `defaultDueAt`). */
-    // The creating request's (or command's) correlation id, for the events of later changes.
-    const insert = (n: Notification, dueAt: Date | null = defaultDueAt(n)): Effect.Effect<void, SqlError> =>
-      Effect.flatMap(
-        FiberRef.get(CurrentCorrelation),
-        (correlation) => sql`
-        INSERT INTO notifications (id, user_id, template_id, template_version, channel, status, priority, recipient,
-          variables, metadata, status_reason, error_message, provider_message_id, provider, attempts, content,
-          scheduled_at, sent_at, delivered_at, failed_at, created_at, updated_at, due_at, correlation_id)
-        VALUES (${n.id}, ${n.user_id}, ${n.template_id}, ${n.template_version}, ${n.channel}, ${n.status}, ${n.priority},
-          ${json(n.recipient)}::jsonb, ${json(n.variables)}::jsonb, ${json(n.metadata)}::jsonb, ${n.status_reason},
-          ${n.error_message}, ${n.provider_message_id}, ${n.provider}, ${n.attempts}, ${json(n.content)}::jsonb,
-          ${date(n.scheduled_at)}, ${date(n.sent_at)}, ${date(n.delivered_at)}, ${date(n.failed_at)},
-          ${date(n.created_at)}, ${date(n.updated_at)}, ${dueAt}, ${correlation?.correlationId ?? null})`
-      ).pipe(Effect.asVoid, Effect.withSpan("NotificationRepo.insert"))
+    /** A new notification: its first event, and its projection row. `dueAt` defaults to `defaultDueAt`. */
+    const create = (
+      n: Notification,
+      type: string,
+      dueAt: Date | null = defaultDueAt(n)
+    ): Effect.Effect<Versioned, SqlError> =>
+      Effect.gen(function* () {
+        const correlation = yield* FiberRef.get(CurrentCorrelation)
+        yield* store.create(
+          n.id,
+          type,
+          {
+            ...encode(n),
+            due_at: isoOrNull(dueAt),
+            lease_expires_at: null,
+            // The creating request's (or command's) correlation id, for the events of later changes.
+            correlation_id: correlation?.correlationId ?? null
+          },
+          { userId: n.user_id, from: null, to: n.status }
+        )
+        return { notification: n, version: 1 }
+      }).pipe(Effect.withSpan("NotificationRepo.create"))
 
-    const find = (id: NotificationId, lock: boolean): Effect.Effect<Option.Option<Notification>, SqlError> =>
-      sql`SELECT ${columns} FROM notifications WHERE id = ${id} ${lock ? sql`FOR UPDATE` : sql``}`.pipe(
+    const findById = (id: NotificationId): Effect.Effect<Option.Option<Notification>, SqlError> =>
+      sql`SELECT ${columns} FROM notifications WHERE id = ${id}`.pipe(
         Effect.flatMap(toNotifications),
         Effect.map((rows) => Option.fromNullable(rows[0])),
-        Effect.withSpan("NotificationRepo.find")
+        Effect.withSpan("NotificationRepo.findById")
       )
 
-    const findById = (id: NotificationId) => find(id, false)
-    /** Inside a transaction: the row stays locked until commit, so status updates serialize. */
-    const findByIdForUpdate = (id: NotificationId) => find(id, true)
+    /** The notification and the event version it is at, for a change to it. */
+    const findVersioned = (id: NotificationId): Effect.Effect<Option.Option<Versioned>, SqlError> =>
+      sql<{ readonly version: number }>`SELECT ${columns}, version FROM notifications WHERE id = ${id}`.pipe(
+        Effect.flatMap((rows) =>
+          Effect.map(toNotifications(rows), (notifications) =>
+            Option.map(Option.fromNullable(notifications[0]), (notification) => ({
+              notification,
+              version: rows[0]?.version ?? 0
+            }))
+          )
+        ),
+        Effect.withSpan("NotificationRepo.findVersioned")
+      )
 
     const listForUser = (query: NotificationListQuery): Effect.Effect<ReadonlyArray<Notification>, SqlError> => {
       const conditions = [sql`user_id = ${query.userId}`]
@@ -107,21 +133,38 @@ export class NotificationRepo extends Effect.Service<NotificationRepo>()("core/N
     }
 
     /**
-     * Writes every field that changes after creation. `dueAt` is when a pending or scheduled
-     * notification may next be dispatched; `leaseUntil` holds a `sending` one for its dispatcher.
+     * Records the change from `previous` to `next` as event `type`: the fields that changed, plus
+     * `dueAt` (when a pending or scheduled notification may next be dispatched) and `leaseUntil`
+     * (holds a `sending` one for its dispatcher). Fails with `ConcurrencyConflict` when another
+     * writer changed the notification after `previous` was read.
      */
-    const update = (
-      n: Notification,
+    const change = (
+      previous: Versioned,
+      next: Notification,
+      type: string,
       options: { readonly dueAt?: Date | null; readonly leaseUntil?: Date | null } = {}
-    ): Effect.Effect<void, SqlError> =>
-      sql`
-        UPDATE notifications SET status = ${n.status}, status_reason = ${n.status_reason},
-          error_message = ${n.error_message}, provider_message_id = ${n.provider_message_id}, provider = ${n.provider},
-          attempts = ${n.attempts}, content = ${json(n.content)}::jsonb, scheduled_at = ${date(n.scheduled_at)},
-          sent_at = ${date(n.sent_at)}, delivered_at = ${date(n.delivered_at)}, failed_at = ${date(n.failed_at)},
-          updated_at = ${date(n.updated_at)}, due_at = ${options.dueAt === undefined ? defaultDueAt(n) : options.dueAt},
-          lease_expires_at = ${options.leaseUntil ?? null}
-        WHERE id = ${n.id}`.pipe(Effect.asVoid, Effect.withSpan("NotificationRepo.update"))
+    ): Effect.Effect<Versioned, SqlError | ConcurrencyConflict> =>
+      Effect.gen(function* () {
+        const before = encode(previous.notification)
+        const after = encode(next)
+        const changed = Object.fromEntries(
+          Object.entries(after).filter(([field, value]) => JSON.stringify(value) !== JSON.stringify(before[field]))
+        )
+        const version = yield* store.append(
+          next.id,
+          previous.version,
+          type,
+          {
+            ...changed,
+            due_at: isoOrNull(options.dueAt === undefined ? defaultDueAt(next) : options.dueAt),
+            lease_expires_at: isoOrNull(options.leaseUntil ?? null)
+          },
+          previous.notification.status === next.status
+            ? undefined
+            : { userId: next.user_id, from: previous.notification.status, to: next.status }
+        )
+        return { notification: next, version }
+      }).pipe(Effect.withSpan("NotificationRepo.change"))
 
     /**
      * Ids of notifications a dispatcher may take now, oldest due first: pending or scheduled ones
@@ -156,12 +199,9 @@ export class NotificationRepo extends Effect.Service<NotificationRepo>()("core/N
     const claimDue = (
       id: NotificationId,
       now: DateTime.Utc
-    ): Effect.Effect<
-      Option.Option<{ readonly notification: Notification; readonly correlationId: string | null }>,
-      SqlError
-    > =>
-      sql<{ readonly correlation_id: string | null }>`
-        SELECT ${columns}, correlation_id FROM notifications
+    ): Effect.Effect<Option.Option<Versioned & { readonly correlationId: string | null }>, SqlError> =>
+      sql<{ readonly correlation_id: string | null; readonly version: number }>`
+        SELECT ${columns}, correlation_id, version FROM notifications
         WHERE id = ${id} AND ((status IN ('pending', 'scheduled') AND due_at <= ${date(now)})
           OR (status = 'sending' AND lease_expires_at <= ${date(now)}))
         FOR UPDATE SKIP LOCKED`.pipe(
@@ -169,6 +209,7 @@ export class NotificationRepo extends Effect.Service<NotificationRepo>()("core/N
           Effect.map(toNotifications(rows), (notifications) =>
             Option.map(Option.fromNullable(notifications[0]), (notification) => ({
               notification,
+              version: rows[0]?.version ?? 0,
               correlationId: rows[0]?.correlation_id ?? null
             }))
           )
@@ -187,6 +228,7 @@ export class NotificationRepo extends Effect.Service<NotificationRepo>()("core/N
       Effect.withSpan("NotificationRepo.queueSizes")
     )
 
-    return { insert, findById, findByIdForUpdate, listForUser, update, dueIds, claimDue, queueSizes } as const
-  })
+    return { create, findById, findVersioned, listForUser, change, dueIds, claimDue, queueSizes } as const
+  }),
+  dependencies: [EventStore.Default]
 }) {}

@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import {
   type Channel,
+  Conflict,
   defaultLimit,
   type FieldError,
   InvalidTransition,
@@ -27,6 +28,7 @@ import { decodeCursor } from "./Cursor.js"
 import { recordOutcome } from "./DeliveryMetrics.js"
 import { decide } from "./DeliveryPolicy.js"
 import { DispatchSignal } from "./DispatchSignal.js"
+import { retryOnConflict } from "./EventStore.js"
 import { Idempotency, type IdempotencyScope, requestHash } from "./Idempotency.js"
 import { NotificationRepo } from "./NotificationRepo.js"
 import { Outbox } from "./Outbox.js"
@@ -149,9 +151,10 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
           created_at: now,
           updated_at: now
         })
+        const type = eventOf[notification.status] ?? "accepted"
         yield* Effect.all([
-          repo.insert(notification),
-          outbox.appendForNotification(notification, eventOf[notification.status] ?? "accepted", {
+          repo.create(notification, `notification.${type}`),
+          outbox.appendForNotification(notification, type, {
             template_id: notification.template_id,
             ...(notification.scheduled_at === null
               ? {}
@@ -214,44 +217,51 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
         return toPage(rows, limit, (n) => [DateTime.formatIso(n.created_at), n.id]) satisfies PageOf<Notification>
       })
 
-    const updateStatus = (id: NotificationId, update: UpdateStatus) =>
+    // Optimistic: read without a lock, decide, append at the version read; a concurrent change
+    // makes the append conflict, and the whole decision is made again on the fresh state.
+    const changeStatus = (id: NotificationId, update: UpdateStatus) =>
       Effect.gen(function* () {
         const current = yield* repo
-          .findByIdForUpdate(id)
+          .findVersioned(id)
           .pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound(id)), onSome: Effect.succeed })))
-        const next = transition(current.status, update.status)
+        const from = current.notification
+        const next = transition(from.status, update.status)
         if (Either.isLeft(next)) {
           return yield* new InvalidTransition({
-            from: current.status,
+            from: from.status,
             to: update.status,
-            detail: `A ${current.status} notification cannot become ${update.status}.`
+            detail: `A ${from.status} notification cannot become ${update.status}.`
           })
         }
-        if (current.status === update.status) return current
+        if (from.status === update.status) return from
         const now = yield* DateTime.now
         const updated = new Notification({
-          ...current,
+          ...from,
           status: update.status,
-          error_message: update.error_message ?? current.error_message,
-          provider_message_id: update.provider_message_id ?? current.provider_message_id,
-          sent_at:
-            update.status === "sent" || update.status === "delivered" ? (current.sent_at ?? now) : current.sent_at,
-          delivered_at: update.status === "delivered" ? now : current.delivered_at,
-          failed_at: update.status === "failed" || update.status === "bounced" ? now : current.failed_at,
+          error_message: update.error_message ?? from.error_message,
+          provider_message_id: update.provider_message_id ?? from.provider_message_id,
+          sent_at: update.status === "sent" || update.status === "delivered" ? (from.sent_at ?? now) : from.sent_at,
+          delivered_at: update.status === "delivered" ? now : from.delivered_at,
+          failed_at: update.status === "failed" || update.status === "bounced" ? now : from.failed_at,
           updated_at: now
         })
-        yield* repo.update(updated)
         // Provider callbacks have their own event types; any other manual move is a status change.
-        yield* outbox.appendForNotification(
-          updated,
-          update.status === "delivered" || update.status === "bounced" ? update.status : "status_changed",
-          {
-            from: current.status,
-            ...(update.error_message === undefined ? {} : { reason: update.error_message })
-          }
-        )
+        const type = update.status === "delivered" || update.status === "bounced" ? update.status : "status_changed"
+        yield* repo.change(current, updated, `notification.${type}`)
+        yield* outbox.appendForNotification(updated, type, {
+          from: from.status,
+          ...(update.error_message === undefined ? {} : { reason: update.error_message })
+        })
         return updated
-      }).pipe(sql.withTransaction, Effect.withSpan("Notifications.updateStatus"))
+      }).pipe(sql.withTransaction)
+
+    const updateStatus = (id: NotificationId, update: UpdateStatus) =>
+      retryOnConflict(changeStatus(id, update)).pipe(
+        Effect.catchTag("ConcurrencyConflict", () =>
+          Effect.fail(new Conflict({ detail: `Notification ${id} is changing concurrently; retry the request.` }))
+        ),
+        Effect.withSpan("Notifications.updateStatus")
+      )
 
     return { send, get, listForUser, updateStatus } as const
   }),

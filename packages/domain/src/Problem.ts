@@ -127,7 +127,7 @@ export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", problem
     slug: "conflict",
     title: "Conflict",
     description:
-      "The request conflicts with the current state: a duplicate name, or a request with the same idempotency key still in flight."
+      "The request conflicts with the current state: a duplicate name, a request with the same idempotency key still in flight, or a resource that kept changing under the request."
   })
 }
 

@@ -6,13 +6,15 @@ import initial from "./migrations/0001_initial.js"
 import delivery from "./migrations/0002_delivery.js"
 import events from "./migrations/0003_events.js"
 import correlation from "./migrations/0004_correlation.js"
+import eventStore from "./migrations/0005_event_store.js"
 
 /** Every schema migration, in order. Keys are `<id>_<name>`, as `PgMigrator.fromRecord` expects. */
 export const migrations = {
   "0001_initial": initial,
   "0002_delivery": delivery,
   "0003_events": events,
-  "0004_correlation": correlation
+  "0004_correlation": correlation,
+  "0005_event_store": eventStore
 }
 
 export const loader = PgMigrator.fromRecord(migrations)
