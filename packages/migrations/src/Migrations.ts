@@ -7,6 +7,7 @@ import delivery from "./migrations/0002_delivery.js"
 import events from "./migrations/0003_events.js"
 import correlation from "./migrations/0004_correlation.js"
 import eventStore from "./migrations/0005_event_store.js"
+import legacyMigration from "./migrations/0006_legacy_migration.js"
 
 /** Every schema migration, in order. Keys are `<id>_<name>`, as `PgMigrator.fromRecord` expects. */
 export const migrations = {
@@ -14,7 +15,8 @@ export const migrations = {
   "0002_delivery": delivery,
   "0003_events": events,
   "0004_correlation": correlation,
-  "0005_event_store": eventStore
+  "0005_event_store": eventStore,
+  "0006_legacy_migration": legacyMigration
 }
 
 export const loader = PgMigrator.fromRecord(migrations)

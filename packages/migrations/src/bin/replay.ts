@@ -1,12 +1,10 @@
 import { parseArgs } from "node:util"
-import { NodeRuntime } from "@effect/platform-node"
 import { DatabaseLive, ProjectionReplay } from "@notification-service/core"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
-import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
+import { parseCommandLine, positiveInteger, runCli } from "../Cli.js"
 import { makeProgress } from "../Progress.js"
 
 const usage = `npm run replay -- [options]
@@ -21,40 +19,26 @@ Rebuilds the notifications projection (and the per-user counters) from the event
 
 DATABASE_URL names the database (else the embedded one under DATA_DIR).`
 
-class UsageError extends Error {}
-
-const parse = (argv: ReadonlyArray<string>) => {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      "batch-size": { type: "string", default: "500" },
-      aggregate: { type: "string" },
-      "no-snapshots": { type: "boolean", default: false },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", default: false }
-    },
-    strict: true
-  })
-  const batchSize = Number(values["batch-size"])
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError("--batch-size must be a positive integer")
-  return {
-    batchSize,
-    aggregate: values.aggregate,
-    snapshots: !values["no-snapshots"],
-    json: values.json,
-    help: values.help
-  }
-}
-
 const program = Effect.gen(function* () {
-  const options = yield* Effect.try({
-    try: () => parse(process.argv.slice(2)),
-    catch: (error) => new UsageError(error instanceof Error ? error.message : String(error))
-  })
+  const options = yield* parseCommandLine(
+    (args) =>
+      parseArgs({
+        args,
+        strict: true,
+        options: {
+          "batch-size": { type: "string", default: "500" },
+          aggregate: { type: "string" },
+          "no-snapshots": { type: "boolean", default: false },
+          json: { type: "boolean", default: false },
+          help: { type: "boolean", default: false }
+        }
+      }).values
+  )
   if (options.help) return yield* Console.log(usage)
+  const batchSize = yield* positiveInteger("batch-size", options["batch-size"])
   const replay = yield* ProjectionReplay
   if (options.aggregate !== undefined) {
-    const state = yield* replay.rebuildOne(options.aggregate, { snapshots: options.snapshots })
+    const state = yield* replay.rebuildOne(options.aggregate, { snapshots: !options["no-snapshots"] })
     const found = Option.isSome(state)
     return yield* Console.log(
       options.json
@@ -65,10 +49,7 @@ const program = Effect.gen(function* () {
     )
   }
   const progress = yield* makeProgress("replay", { unit: "notifications" })
-  const summary = yield* replay.rebuildAll({
-    batchSize: options.batchSize,
-    onProgress: ({ done, total }) => progress.update(done, total)
-  })
+  const summary = yield* replay.rebuildAll({ batchSize, onProgress: ({ done, total }) => progress.update(done, total) })
   yield* progress.finish
   yield* Console.log(
     options.json
@@ -76,21 +57,6 @@ const program = Effect.gen(function* () {
       : `rebuilt ${summary.aggregates} notifications from ${summary.events} events; ${summary.counters} counter rows` +
           (summary.orphans > 0 ? `; ${summary.orphans} rows have no events (left alone)` : "")
   )
-}).pipe(
-  Effect.catchIf(
-    (error): error is UsageError => error instanceof UsageError,
-    (error) =>
-      Effect.zipRight(
-        Console.error(`${error.message}\n\n${usage}`),
-        Effect.sync(() => {
-          process.exitCode = 2
-        })
-      )
-  )
-)
+})
 
-program.pipe(
-  Effect.provide(ProjectionReplay.Default.pipe(Layer.provide(DatabaseLive))),
-  Logger.withMinimumLogLevel(LogLevel.Warning),
-  NodeRuntime.runMain
-)
+runCli(program, ProjectionReplay.Default.pipe(Layer.provide(DatabaseLive)), usage)

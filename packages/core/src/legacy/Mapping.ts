@@ -1,0 +1,135 @@
+import { SqlClient } from "@effect/sql"
+import type { Fragment } from "@effect/sql/Statement"
+import { PgClient } from "@effect/sql-pg"
+import { fromLegacyStatus, missingLegacyStatus, toLegacyStatus } from "@notification-service/domain"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+
+/**
+ * The mapping rules of MIGRATION.md, implemented once. The forward direction is SQL run on the
+ * monolith's database, so that the backfill, the bridge and `verify` read the same service-shaped
+ * rows (timestamps converted by Postgres, microseconds kept); the reverse direction is the
+ * domain's `toLegacyStatus` table, rendered to SQL where a query needs it.
+ */
+
+/** The monolith's database: a second `SqlClient`, for the migration tools. */
+export class LegacySql extends Context.Tag("core/LegacySql")<LegacySql, SqlClient.SqlClient>() {}
+
+export const LegacyConfig = Config.all({
+  url: Config.redacted("LEGACY_DATABASE_URL"),
+  // The monolith runs with USE_TZ = False: its naive timestamps are wall-clock time in TIME_ZONE.
+  timeZone: Config.string("LEGACY_TIME_ZONE").pipe(Config.withDefault("Europe/London"))
+})
+export type LegacyConfig = Config.Config.Success<typeof LegacyConfig>
+
+type Sql = SqlClient.SqlClient
+
+/** A pool on `LEGACY_DATABASE_URL`. */
+export const LegacySqlLive = Layer.unwrapEffect(
+  Effect.map(LegacyConfig, (config) =>
+    // Its own pool's SqlClient, under the LegacySql tag only: the service's SqlClient is not shadowed.
+    Layer.effect(LegacySql, SqlClient.SqlClient).pipe(
+      Layer.provide(
+        PgClient.layer({ url: config.url, maxConnections: 5, applicationName: "notification-service-migration" })
+      )
+    )
+  )
+)
+
+const caseOf = (sql: Sql, column: string, map: Readonly<Record<string, string>>, otherwise: string): Fragment =>
+  sql.unsafe(
+    `CASE ${column} ${Object.entries(map)
+      .map(([from, to]) => `WHEN '${from}' THEN '${to}'`)
+      .join(" ")} ELSE '${otherwise}' END`
+  )
+
+/** A naive legacy timestamp, read in `zone`, as ISO 8601 UTC with microseconds. */
+const isoFromNaive = (sql: Sql, expression: string, zone: string): Fragment =>
+  sql`to_char((${sql.unsafe(expression)} AT TIME ZONE ${zone}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+
+/** A service `timestamptz` as the same ISO 8601 UTC text. */
+export const isoFromTimestamptz = (sql: Sql, expression: string): Fragment =>
+  sql`to_char(${sql.unsafe(expression)} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+
+/** The service's template variable declarations from the legacy `variables` JSON (names; or objects with a name; or an object's keys). */
+const variablesOf = (sql: Sql, column: string): Fragment =>
+  sql.unsafe(`coalesce((
+    SELECT jsonb_agg(jsonb_build_object('name', name, 'required', true) ORDER BY first)
+    FROM (SELECT name, min(ord) AS first FROM (
+      SELECT CASE jsonb_typeof(v) WHEN 'string' THEN v #>> '{}' WHEN 'object' THEN v ->> 'name' END AS name, ord
+      FROM jsonb_array_elements(CASE jsonb_typeof(${column}) WHEN 'array' THEN ${column} ELSE '[]'::jsonb END)
+        WITH ORDINALITY AS e(v, ord)
+      UNION ALL
+      SELECT key, ord FROM jsonb_each(CASE jsonb_typeof(${column}) WHEN 'object' THEN ${column} ELSE '{}'::jsonb END)
+        WITH ORDINALITY AS o(key, value, ord)
+    ) names WHERE name ~ '^[A-Za-z_][A-Za-z0-9_]{0,63}$' GROUP BY name) declared
+  ), '[]'::jsonb)`)
+
+/** Where the legacy rows come from: the table, or changed rows as JSON (the bridge). */
+export type LegacySource = { readonly _tag: "Table" } | { readonly _tag: "Rows"; readonly rows: ReadonlyArray<unknown> }
+
+const source = (sql: Sql, table: string, from: LegacySource): Fragment =>
+  from._tag === "Table"
+    ? sql.unsafe(table)
+    : sql`jsonb_populate_recordset(NULL::${sql.unsafe(table)}, ${JSON.stringify(from.rows)}::jsonb)`
+
+/** Keyset bounds by legacy id: `after < id <= upTo`. */
+export interface IdRange {
+  readonly after: number
+  readonly upTo: number
+}
+
+/**
+ * Legacy templates as `LegacyTemplate` rows. The monolith treats a template without a type as
+ * email; an email template needs a subject in the service, so a missing one becomes empty.
+ */
+export const legacyTemplates = (sql: Sql, zone: string, from: LegacySource, range: IdRange, limit: number) =>
+  sql`
+    SELECT t.id AS legacy_id, t.name, coalesce(t.type, 'email') AS type,
+      CASE WHEN coalesce(t.type, 'email') = 'email' THEN coalesce(t.subject, '') ELSE t.subject END AS subject,
+      t.body, ${variablesOf(sql, "t.variables")} AS variables,
+      ${isoFromNaive(sql, "coalesce(t.created_at, t.updated_at, localtimestamp)", zone)} AS created_at,
+      ${isoFromNaive(sql, "coalesce(t.updated_at, t.created_at, localtimestamp)", zone)} AS updated_at
+    FROM ${source(sql, "notifications_notificationtemplate", from)} t
+    WHERE t.id > ${range.after} AND t.id <= ${range.upTo}
+    ORDER BY t.id LIMIT ${limit}`
+
+/**
+ * Legacy logs as `LegacyNotification` rows. The channel is the log's type, else its template's,
+ * else email (as the monolith sends); statuses map by `fromLegacyStatus`; metadata that is not a
+ * JSON object is kept under `legacy_metadata`.
+ */
+export const legacyNotifications = (sql: Sql, zone: string, from: LegacySource, range: IdRange, limit: number) =>
+  sql`
+    SELECT l.id AS legacy_id, l.user_id, l.template_id AS template_legacy_id,
+      coalesce(l.type, t.type, 'email') AS channel,
+      ${caseOf(sql, "l.status", fromLegacyStatus, missingLegacyStatus.status)} AS status,
+      CASE WHEN l.status IS NULL THEN ${missingLegacyStatus.reason} END AS status_reason,
+      ${isoFromNaive(sql, "l.sent_at", zone)} AS sent_at, l.error_message,
+      CASE WHEN l.metadata IS NULL THEN '{}'::jsonb WHEN jsonb_typeof(l.metadata) = 'object' THEN l.metadata
+        ELSE jsonb_build_object('legacy_metadata', l.metadata) END AS metadata
+    FROM ${source(sql, "notifications_notificationlog", from)} l
+    LEFT JOIN notifications_notificationtemplate t ON t.id = l.template_id
+    WHERE l.id > ${range.after} AND l.id <= ${range.upTo}
+    ORDER BY l.id LIMIT ${limit}`
+
+/**
+ * Legacy preferences as `LegacyPreference` rows: a NULL channel flag is the column default (on);
+ * quiet hours need both ends (the monolith ignored half-set ones); they are in the monolith's zone.
+ */
+export const legacyPreferences = (sql: Sql, zone: string, from: LegacySource, range: IdRange, limit: number) =>
+  sql`
+    SELECT p.id AS legacy_id, p.user_id, coalesce(p.email_enabled, true) AS email_enabled,
+      coalesce(p.sms_enabled, true) AS sms_enabled, coalesce(p.push_enabled, true) AS push_enabled,
+      CASE WHEN p.quiet_hours_end IS NOT NULL THEN to_char(p.quiet_hours_start, 'HH24:MI:SS') END AS quiet_hours_start,
+      CASE WHEN p.quiet_hours_start IS NOT NULL THEN to_char(p.quiet_hours_end, 'HH24:MI:SS') END AS quiet_hours_end,
+      ${zone}::text AS timezone,
+      ${isoFromNaive(sql, "coalesce(p.updated_at, localtimestamp)", zone)} AS updated_at
+    FROM ${source(sql, "notifications_userpreference", from)} p
+    WHERE p.id > ${range.after} AND p.id <= ${range.upTo}
+    ORDER BY p.id LIMIT ${limit}`
+
+/** The service status as the legacy CHECK set, in SQL (verify's reverse check, the reverse sync). */
+export const legacyStatusOf = (sql: Sql, column: string): Fragment => caseOf(sql, column, toLegacyStatus, "failed")
