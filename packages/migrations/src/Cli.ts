@@ -1,7 +1,9 @@
 import { NodeRuntime } from "@effect/platform-node"
+import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
@@ -53,5 +55,10 @@ export const runCli = <E, R>(
     ),
     Effect.provide(layer),
     Logger.withMinimumLogLevel(LogLevel.Warning),
-    NodeRuntime.runMain
+    (effect) =>
+      NodeRuntime.runMain(effect, {
+        // Ctrl-C (or SIGTERM) stops the run between batches: 130, as shells report an interrupted command.
+        teardown: (exit, onExit) =>
+          onExit(Exit.isSuccess(exit) ? Number(process.exitCode ?? 0) : Cause.isInterruptedOnly(exit.cause) ? 130 : 1)
+      })
   )
