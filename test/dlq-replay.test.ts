@@ -1,6 +1,3 @@
-import { spawn } from "node:child_process"
-import { once } from "node:events"
-import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import {
   type DlqReplayOptions,
@@ -16,30 +13,14 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import type { Kafka } from "kafkajs"
+import { runScript } from "./support/cli.js"
 import { consumeUntil, kafkaBrokers, makeKafka, produce, uniqueTopic } from "./support/kafka.js"
 
 const broker = await kafkaBrokers()
-const root = fileURLToPath(new URL("..", import.meta.url))
 
-/** `npm run dlq:replay` as a child process; resolves with its exit code and output once it exits. */
-const runCli = async (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", "--conditions=source", "packages/workers/src/bin/dlq-replay.ts", ...args],
-    { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] }
-  )
-  let stdout = ""
-  let stderr = ""
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString("utf8")
-  })
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8")
-  })
-  // "close" rather than "exit": both pipes are drained by then.
-  const [code] = (await once(child, "close")) as [number | null]
-  return { code, stdout, stderr }
-}
+/** `npm run dlq:replay` as a child process. */
+const runCli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  runScript("packages/workers/src/bin/dlq-replay.ts", args, env)
 
 describe("dlq-replay command line", () => {
   it("parses every option, in both spellings", () => {
