@@ -1,5 +1,3 @@
-import { execFile } from "node:child_process"
-import { promisify } from "node:util"
 import { PgClient } from "@effect/sql-pg"
 import { afterAll, describe, expect } from "@effect/vitest"
 import { EventStore, NotificationRepo, ProjectionReplay, projectionColumns } from "@notification-service/core"
@@ -15,6 +13,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import pg from "pg"
 import { inject } from "vitest"
+import { runScript } from "./support/cli.js"
 import { privateDatabase } from "./support/database.js"
 import { json, migrate, raw, testServer, unique, withServerLayer } from "./support/server.js"
 
@@ -63,13 +62,7 @@ const dumpProjections = (query: Query) =>
   })
 
 const runReplay = (url: string, args: ReadonlyArray<string>) =>
-  Effect.promise(() =>
-    promisify(execFile)(
-      process.execPath,
-      ["--import", "tsx", "--conditions=source", "packages/migrations/src/bin/replay.ts", ...args],
-      { env: { ...process.env, DATABASE_URL: url }, timeout: 60_000 }
-    )
-  )
+  Effect.promise(() => runScript("packages/migrations/src/bin/replay.ts", args, { DATABASE_URL: url }))
 
 if (database === undefined) {
   describe.skip("event store (needs a private database on PostgreSQL; PGlite has one database)", () => {})

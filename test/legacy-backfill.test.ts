@@ -1,8 +1,9 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import pg from "pg"
 import { inject } from "vitest"
+import { runScript } from "./support/cli.js"
 import { privateDatabase } from "./support/database.js"
 import { migrate } from "./support/server.js"
 
@@ -52,17 +53,11 @@ const seedLegacy = (url: string) =>
       VALUES (1, false, NULL, true, '22:00', '07:00'), (2, true, true, true, '22:00', NULL)`)
   })
 
-const cli = (script: string, args: ReadonlyArray<string>) => {
-  const env = { ...process.env, DATABASE_URL: service?.url ?? "", LEGACY_DATABASE_URL: legacy?.url ?? "" }
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", "--conditions=source", `packages/migrations/src/bin/${script}.ts`, ...args],
-      { env, timeout: 120_000 },
-      (error, stdout, stderr) => resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr })
-    )
+const cli = (script: string, args: ReadonlyArray<string>) =>
+  runScript(`packages/migrations/src/bin/${script}.ts`, args, {
+    DATABASE_URL: service?.url ?? "",
+    LEGACY_DATABASE_URL: legacy?.url ?? ""
   })
-}
 
 const startBackfill = (args: ReadonlyArray<string>): ChildProcess =>
   spawn(

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { PgClient } from "@effect/sql-pg"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
@@ -9,32 +8,12 @@ import pg from "pg"
 import { inject } from "vitest"
 import { batchSeed, LegacySeed, type SeedProgress, templateRows } from "../packages/migrations/src/legacy/Seed.js"
 import { runScript } from "./support/cli.js"
+import { freshDatabase } from "./support/database.js"
 
 const schemaFile = new URL("../packages/migrations/legacy/schema.sql", import.meta.url)
 const sharedUrl = inject("databaseUrl")
 // The seeder gets databases of its own (it refuses tables that hold rows): PGlite has one only.
 const onPostgres = sharedUrl.startsWith("postgres://") && !sharedUrl.includes("?host=")
-
-/** A fresh, empty database on the run's server, as `fromEnvironment` in support/database.ts makes them. */
-const freshDatabase = async () => {
-  // Several per process, possibly within a millisecond: a random suffix rather than the clock.
-  const name = `ns_seed_${randomUUID().replaceAll("-", "").slice(0, 16)}`
-  const admin = new pg.Client({ connectionString: sharedUrl })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
-  await admin.end()
-  const url = new URL(sharedUrl)
-  url.pathname = `/${name}`
-  return {
-    url: url.toString(),
-    stop: async () => {
-      const client = new pg.Client({ connectionString: sharedUrl })
-      await client.connect()
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      await client.end()
-    }
-  }
-}
 
 /** `npm run legacy:seed` as a child process. */
 const runSeed = (args: ReadonlyArray<string>, env: Record<string, string | undefined>) =>
@@ -95,7 +74,7 @@ if (!onPostgres) {
   describe("legacy:seed", () => {
     const databases: Array<{ readonly url: string; readonly stop: () => Promise<void> }> = []
     const database = async () => {
-      const created = await freshDatabase()
+      const created = await freshDatabase(sharedUrl)
       databases.push(created)
       return created.url
     }

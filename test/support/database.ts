@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -9,8 +10,10 @@ export interface TestDatabase {
   readonly stop: () => Promise<void>
 }
 
-const fromEnvironment = async (serverUrl: string): Promise<TestDatabase> => {
-  const name = `ns_test_${Date.now()}_${process.pid}`
+/** A fresh, empty database on the server `serverUrl` names; `stop` drops it. */
+export const freshDatabase = async (serverUrl: string): Promise<TestDatabase> => {
+  // Several per process, possibly within a millisecond: a random suffix rather than the clock.
+  const name = `ns_test_${randomUUID().replaceAll("-", "").slice(0, 16)}`
   const admin = new pg.Client({ connectionString: serverUrl })
   await admin.connect()
   await admin.query(`CREATE DATABASE ${name}`)
@@ -69,7 +72,7 @@ const fromPglite = async (): Promise<TestDatabase> => {
 
 export const startDatabase = async (): Promise<TestDatabase> => {
   const fromEnv = process.env.DATABASE_URL
-  if (fromEnv !== undefined && fromEnv !== "") return fromEnvironment(fromEnv)
+  if (fromEnv !== undefined && fromEnv !== "") return freshDatabase(fromEnv)
   return (await fromTestcontainers()) ?? (await fromPglite())
 }
 
@@ -82,8 +85,13 @@ export const privateDatabase = async (
   sharedUrl: string,
   migrate: (url: string) => Promise<unknown>
 ): Promise<TestDatabase | undefined> => {
-  if (!sharedUrl.startsWith("postgres://") || sharedUrl.includes("?host=")) return undefined
-  const database = await fromEnvironment(sharedUrl)
+  if (!sharedUrl.startsWith("postgres://") || sharedUrl.includes("?host=")) {
+    // CI runs on PostgreSQL: there, a test that needs a database of its own must not skip.
+    if (process.env.CI_REQUIRE_POSTGRES === "1")
+      throw new Error(`CI_REQUIRE_POSTGRES=1 but the test database is ${sharedUrl}`)
+    return undefined
+  }
+  const database = await freshDatabase(sharedUrl)
   await migrate(database.url)
   return database
 }

@@ -36,22 +36,17 @@ export interface EntitySummary {
 
 export type OnProgress = (entity: Entity, done: number, total: number) => Effect.Effect<void>
 
+/** Each table's name in the monolith and in the service. */
+export const tables: { readonly [E in Entity]: { readonly legacy: string; readonly service: string } } = {
+  templates: { legacy: "notifications_notificationtemplate", service: "templates" },
+  preferences: { legacy: "notifications_userpreference", service: "user_preferences" },
+  notifications: { legacy: "notifications_notificationlog", service: "notifications" }
+}
+
 const spec = {
-  templates: {
-    table: "notifications_notificationtemplate",
-    select: LegacyMapping.legacyTemplates,
-    schema: LegacyTemplate
-  },
-  preferences: {
-    table: "notifications_userpreference",
-    select: LegacyMapping.legacyPreferences,
-    schema: LegacyPreference
-  },
-  notifications: {
-    table: "notifications_notificationlog",
-    select: LegacyMapping.legacyNotifications,
-    schema: LegacyNotification
-  }
+  templates: { select: LegacyMapping.legacyTemplates, schema: LegacyTemplate },
+  preferences: { select: LegacyMapping.legacyPreferences, schema: LegacyPreference },
+  notifications: { select: LegacyMapping.legacyNotifications, schema: LegacyNotification }
 } as const
 
 const reasonOf = (error: ParseResult.ParseError): string =>
@@ -86,7 +81,8 @@ export const backfill = (options: BackfillOptions, onProgress: OnProgress) =>
 
     const copy = (entity: Entity): Effect.Effect<EntitySummary, SqlError> =>
       Effect.gen(function* () {
-        const { table, select, schema } = spec[entity]
+        const { select, schema } = spec[entity]
+        const table = tables[entity].legacy
         const decode = Schema.decodeUnknownEither(schema as Schema.Schema<unknown, unknown>)
         if (options.restart && !options.dryRun) {
           yield* sql`DELETE FROM legacy_backfill_checkpoints WHERE entity = ${entity}`

@@ -3,7 +3,7 @@ import type { Fragment } from "@effect/sql/Statement"
 import { LegacyMapping } from "@notification-service/core"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import { type Entity, entities } from "./Backfill.js"
+import { type Entity, entities, tables } from "./Backfill.js"
 
 export interface VerifyOptions {
   /** Legacy ids per checksum range. */
@@ -91,16 +91,8 @@ export const verify = (options: VerifyOptions) =>
 
     const check = (entity: Entity) =>
       Effect.gen(function* () {
-        const table = {
-          templates: "notifications_notificationtemplate",
-          preferences: "notifications_userpreference",
-          notifications: "notifications_notificationlog"
-        }[entity]
-        const serviceTable = {
-          templates: "templates",
-          preferences: "user_preferences",
-          notifications: "notifications"
-        }[entity]
+        const table = tables[entity].legacy
+        const serviceTable = tables[entity].service
         const [legacyMax] = yield* legacy<{ readonly max: number | null }>`
           SELECT max(id) AS max FROM ${legacy.unsafe(table)}`
         const [serviceMax] = yield* sql<{ readonly max: number | null }>`
