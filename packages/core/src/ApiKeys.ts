@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto"
-import { allScopes, type Principal, Scope } from "@notification-service/domain"
+import { type Principal, publicScopes, Scope } from "@notification-service/domain"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -21,7 +21,8 @@ const isScope = Schema.is(Scope)
 
 /**
  * `API_KEYS` holds `id:credential:scopes` entries separated by `;` or newlines. The credential is
- * the key itself (no `:`) or `sha256-<64 hex>` of it; scopes are comma-separated, `*` meaning all.
+ * the key itself (no `:`) or `sha256-<64 hex>` of it; scopes are comma-separated, `*` meaning every public scope
+ * (internal ones such as `migration:write` are granted by name: `*,migration:write`).
  */
 export const parseApiKeys = (text: string): ReadonlyArray<ApiKey> => {
   const entries = text
@@ -42,7 +43,9 @@ export const parseApiKeys = (text: string): ReadonlyArray<ApiKey> => {
     if (hashed === null && credential.length < 16) {
       throw new Error(`API_KEYS entry '${id}': keys must be at least 16 characters`)
     }
-    const scopes = scopeList === "*" ? allScopes : scopeList.split(",").map((s) => s.trim())
+    const scopes = scopeList
+      .split(",")
+      .flatMap((s): ReadonlyArray<string> => (s.trim() === "*" ? publicScopes : [s.trim()]))
     for (const scope of scopes) {
       if (!isScope(scope)) throw new Error(`API_KEYS entry '${id}': unknown scope '${scope}'`)
     }

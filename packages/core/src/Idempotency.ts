@@ -84,7 +84,7 @@ export class Idempotency extends Effect.Service<Idempotency>()("core/Idempotency
     /** Call inside the transaction that commits the request's effects, so both commit together. */
     const complete = (
       scope: IdempotencyScope,
-      response: { readonly status: number; readonly body: unknown; readonly notificationId: string }
+      response: { readonly status: number; readonly body: unknown; readonly notificationId: string | null }
     ): Effect.Effect<void, SqlError> =>
       sql`
         UPDATE idempotency_keys SET state = 'completed', response_status = ${response.status},

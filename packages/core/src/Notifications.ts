@@ -129,6 +129,7 @@ export class Notifications extends Effect.Service<Notifications>()("core/Notific
                 : (["scheduled", due, null] as const)
         const notification = new Notification({
           id: (yield* makeUuidv7) as NotificationId,
+          legacy_id: null,
           user_id: request.user_id,
           template_id: template.id,
           template_version: template.version,

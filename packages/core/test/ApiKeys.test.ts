@@ -69,6 +69,14 @@ describe("parseApiKeys", () => {
     expect(keys[3]?.scopes).toEqual(new Set(["preferences:read", "preferences:write"]))
   })
 
+  it("'*' grants every public scope but not the internal migration:write, which is granted by name", () => {
+    const [star, migration] = parseApiKeys(`a:${plainKey}a:*;b:${plainKey}b:*,migration:write`)
+    expect(star?.scopes.has("templates:write")).toBe(true)
+    expect(star?.scopes.has("migration:write")).toBe(false)
+    expect(migration?.scopes.has("migration:write")).toBe(true)
+    expect(migration?.scopes.has("notifications:read")).toBe(true)
+  })
+
   it("an empty or blank value has no keys", () => {
     expect(parseApiKeys("")).toEqual([])
     expect(parseApiKeys(" ;\n ; ")).toEqual([])
@@ -88,7 +96,7 @@ describe("parseApiKeys", () => {
   it.each([
     ["notifications:delete", "notifications:delete"],
     ["notifications:read,admin", "admin"],
-    ["*,templates:read", "*"],
+    ["templates:read,**", "**"],
     ["templates:read,", ""],
     ["Templates:Read", "Templates:Read"]
   ])("refuses the unknown scope in %j", (scopes, unknown) => {

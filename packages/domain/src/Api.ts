@@ -2,6 +2,7 @@ import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "
 import * as Schema from "effect/Schema"
 import { Authentication } from "./Auth.js"
 import { NotificationId, TemplateId, UserIdFromString } from "./Ids.js"
+import { LegacyGroup } from "./LegacyApi.js"
 import { ListNotificationsParams, Notification, SendHeaders, SendNotification, UpdateStatus } from "./Notification.js"
 import { Page } from "./Pagination.js"
 import { PreferenceInput, UserPreference } from "./Preference.js"
@@ -162,6 +163,8 @@ export class NotificationApi extends HttpApi.make("notification-service")
   .addError(TooManyRequests.Problem)
   .addError(ServiceUnavailable.Problem)
   .prefix("/api/v1")
+  // Added after the prefix: the migration's internal group lives under /internal/v1/legacy.
+  .add(LegacyGroup)
   .annotate(OpenApi.Title, "notification-service")
   .annotate(OpenApi.Version, "1.0.0")
   .annotate(

@@ -9,11 +9,16 @@ export const Scope = Schema.Literal(
   "templates:read",
   "templates:write",
   "preferences:read",
-  "preferences:write"
+  "preferences:write",
+  "migration:write"
 )
 export type Scope = typeof Scope.Type
 
 export const allScopes: ReadonlyArray<Scope> = Scope.literals
+
+/** Internal scopes are granted by name only: `*` (every public scope) does not include them. */
+export const internalScopes: ReadonlyArray<Scope> = ["migration:write"]
+export const publicScopes: ReadonlyArray<Scope> = allScopes.filter((scope) => !internalScopes.includes(scope))
 
 /** The API key a request was authenticated with. */
 export interface Principal {

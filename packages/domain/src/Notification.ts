@@ -97,6 +97,10 @@ export const SendHeaders = Schema.Struct({
 
 export class Notification extends Schema.Class<Notification>("Notification")({
   id: NotificationId,
+  legacy_id: Schema.NullOr(Schema.Int).annotations({
+    description:
+      "The monolith's `notifications_notificationlog` id while the monolith is being migrated: set on rows copied from it and on rows synced back to it."
+  }),
   user_id: UserId,
   template_id: Schema.NullOr(TemplateId),
   template_version: Schema.NullOr(Schema.Int),

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { ApiKeys, DatabaseConfig, parseApiKeys, sha256 } from "@notification-service/core"
-import { allScopes } from "@notification-service/domain"
+import { publicScopes } from "@notification-service/domain"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -32,7 +32,7 @@ export const ApiKeysLive = Layer.unwrapEffect(
     const key = `ns_demo_${randomBytes(24).toString("base64url")}`
     writeFileSync(file, `${sha256(key).toString("hex")}\n`, { mode: 0o600 })
     // Printed, not logged: log pipelines keep what they receive, and this is a credential.
-    process.stdout.write(`\n  Demo API key (scopes: ${allScopes.join(", ")}), shown once:\n\n    ${key}\n\n`)
+    process.stdout.write(`\n  Demo API key (scopes: ${publicScopes.join(", ")}), shown once:\n\n    ${key}\n\n`)
     yield* Effect.logInfo("demo API key created and printed once").pipe(Effect.annotateLogs({ hash_file: file }))
     return ApiKeys.layer(parseApiKeys(`demo:${key}:*`))
   })

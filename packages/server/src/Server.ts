@@ -9,6 +9,7 @@ import {
   HttpConfig,
   Idempotency,
   IdempotencyPurgeLive,
+  LegacyWrites,
   LoggingLive,
   NotificationRepo,
   Notifications,
@@ -25,6 +26,7 @@ import { ApiKeysLive } from "./DemoKey.js"
 import { ApiMiddlewareLive } from "./Http/ApiMiddleware.js"
 import { AuthenticationLive } from "./Http/Authentication.js"
 import { HealthRoutesLive } from "./Http/Health.js"
+import { LegacyHttpLive } from "./Http/LegacyHttp.js"
 import { NotificationsHttpLive } from "./Http/NotificationsHttp.js"
 import { PreferencesHttpLive } from "./Http/PreferencesHttp.js"
 import { RateLimiterLive } from "./Http/RateLimit.js"
@@ -34,7 +36,7 @@ import { Lifecycle } from "./Lifecycle.js"
 
 /** The contract implemented: group handlers first, then the middleware they need. */
 export const ApiLive = HttpApiBuilder.api(NotificationApi).pipe(
-  Layer.provide([NotificationsHttpLive, TemplatesHttpLive, PreferencesHttpLive]),
+  Layer.provide([NotificationsHttpLive, TemplatesHttpLive, PreferencesHttpLive, LegacyHttpLive]),
   Layer.provide(AuthenticationLive)
 )
 
@@ -50,12 +52,13 @@ export const RoutesLive = Layer.mergeAll(
 export const ServicesLive = Layer.mergeAll(
   Notifications.Default,
   NotificationRepo.Default,
-  IdempotencyPurgeLive.pipe(Layer.provide(Idempotency.Default)),
+  LegacyWrites.Default,
+  IdempotencyPurgeLive,
   Templates.Default,
   Preferences.Default,
   ApiKeysLive,
   RateLimiterLive
-).pipe(Layer.provideMerge(DispatchSignal.Default))
+).pipe(Layer.provideMerge(Layer.merge(DispatchSignal.Default, Idempotency.Default)))
 
 const MigrationsLive = Layer.effectDiscard(
   Effect.gen(function* () {

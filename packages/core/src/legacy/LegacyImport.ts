@@ -165,14 +165,16 @@ export class LegacyImport extends Effect.Service<LegacyImport>()("core/LegacyImp
       }).pipe(Effect.withSpan("LegacyImport.preferences", { attributes: { rows: rows.length } }))
 
     /** A template deleted in the monolith: deleted here too (soft, as the API deletes). */
-    const deleteTemplate = (legacyId: number) =>
-      sql`UPDATE templates SET deleted_at = now() WHERE legacy_id = ${legacyId} AND deleted_at IS NULL`.pipe(
-        Effect.asVoid
+    const deleteTemplate = (legacyId: number): Effect.Effect<boolean, SqlError> =>
+      sql`UPDATE templates SET deleted_at = now() WHERE legacy_id = ${legacyId} AND deleted_at IS NULL RETURNING id`.pipe(
+        Effect.map((rows) => rows.length > 0)
       )
 
     /** A preference row deleted in the monolith: the user is back to the defaults. */
-    const deletePreference = (legacyId: number) =>
-      sql`DELETE FROM user_preferences WHERE legacy_id = ${legacyId}`.pipe(Effect.asVoid)
+    const deletePreference = (legacyId: number): Effect.Effect<boolean, SqlError> =>
+      sql`DELETE FROM user_preferences WHERE legacy_id = ${legacyId} RETURNING user_id`.pipe(
+        Effect.map((rows) => rows.length > 0)
+      )
 
     return { notifications, templates, preferences, deleteTemplate, deletePreference } as const
   })
