@@ -7,7 +7,9 @@ import { runScript } from "./support/cli.js"
 import { privateDatabase } from "./support/database.js"
 import { migrate } from "./support/server.js"
 
-const schemaSql = readFileSync(new URL("../packages/migrations/legacy/schema.sql", import.meta.url), "utf8")
+const schemaSql = ["schema.sql", "outbox.sql"]
+  .map((file) => readFileSync(new URL(`../packages/migrations/legacy/${file}`, import.meta.url), "utf8"))
+  .join("\n")
 
 const withClient = async <A>(url: string, f: (client: pg.Client) => Promise<A>): Promise<A> => {
   const client = new pg.Client({ connectionString: url })

@@ -58,6 +58,7 @@ export const projectionColumns = [
   "due_at",
   "lease_expires_at",
   "correlation_id",
+  "legacy_position",
   "version"
 ] as const
 

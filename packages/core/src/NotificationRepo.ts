@@ -67,7 +67,7 @@ export class NotificationRepo extends Effect.Service<NotificationRepo>()("core/N
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const store = yield* EventStore
-    const columns = sql`id, user_id, template_id, template_version, channel, status, priority, recipient, variables,
+    const columns = sql`id, legacy_id, user_id, template_id, template_version, channel, status, priority, recipient, variables,
       metadata, status_reason, error_message, provider_message_id, provider, attempts, content, scheduled_at, sent_at,
       delivered_at, failed_at, created_at, updated_at`
 

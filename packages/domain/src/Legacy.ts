@@ -15,6 +15,11 @@ const Timestamp = Schema.String.pipe(
     message: () => "must be an ISO 8601 timestamp with an offset"
   })
 )
+/** See `positionOf` in core's legacy mapping: writes older than the stored position are ignored. */
+export const LegacyPosition = Schema.Int.pipe(Schema.nonNegative()).annotations({
+  description:
+    "The id of the last monolith change (notifications_legacy_changes) this row reflects, 0 if none: a write older than what the service holds is ignored."
+})
 const TimeOfDay = Schema.String.pipe(
   Schema.pattern(/^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$/, { message: () => "must be a time of day (HH:MM[:SS])" })
 )
@@ -27,7 +32,8 @@ export const LegacyTemplate = Schema.Struct({
   body: Schema.String.pipe(Schema.maxLength(100_000)),
   variables: Schema.Array(TemplateVariable),
   created_at: Timestamp,
-  updated_at: Timestamp
+  updated_at: Timestamp,
+  legacy_position: LegacyPosition
 }).annotations({ identifier: "LegacyTemplate" })
 export type LegacyTemplate = typeof LegacyTemplate.Type
 
@@ -40,7 +46,8 @@ export const LegacyNotification = Schema.Struct({
   status_reason: Schema.NullOr(Schema.String),
   sent_at: Schema.NullOr(Timestamp),
   error_message: Schema.NullOr(Schema.String),
-  metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown })
+  metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  legacy_position: LegacyPosition
 }).annotations({ identifier: "LegacyNotification" })
 export type LegacyNotification = typeof LegacyNotification.Type
 
@@ -53,7 +60,8 @@ export const LegacyPreference = Schema.Struct({
   quiet_hours_start: Schema.NullOr(TimeOfDay),
   quiet_hours_end: Schema.NullOr(TimeOfDay),
   timezone: Schema.String,
-  updated_at: Timestamp
+  updated_at: Timestamp,
+  legacy_position: LegacyPosition
 }).annotations({ identifier: "LegacyPreference" })
 export type LegacyPreference = typeof LegacyPreference.Type
 

@@ -1,7 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import * as Schema from "effect/Schema"
 import { Authentication } from "./Auth.js"
-import { LegacyNotification, LegacyPreference, LegacyTemplate } from "./Legacy.js"
+import { LegacyNotification, LegacyPosition, LegacyPreference, LegacyTemplate } from "./Legacy.js"
 import { IdempotencyKey } from "./Notification.js"
 import { Conflict, Unprocessable } from "./Problem.js"
 
@@ -42,6 +42,7 @@ const remove = <Name extends string>(name: Name, path: `/${string}`, what: strin
   HttpApiEndpoint.del(name, `${path}/:legacy_id`)
     .setPath(LegacyPath)
     .setHeaders(LegacyHeaders)
+    .setUrlParams(Schema.Struct({ position: Schema.compose(Schema.NumberFromString, LegacyPosition) }))
     .addSuccess(LegacyWrite)
     .addError(Conflict.Problem)
     .addError(Unprocessable.Problem)

@@ -17,6 +17,8 @@ CREATE TABLE IF NOT EXISTS notifications_legacy_changes (
     changed_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX IF NOT EXISTS notifications_legacy_changes_txid ON notifications_legacy_changes (txid, id);
+-- A row's position (its last change id), read with the row by the backfill and the bridge.
+CREATE INDEX IF NOT EXISTS notifications_legacy_changes_row ON notifications_legacy_changes (table_name, row_id, id);
 
 CREATE OR REPLACE FUNCTION notifications_record_legacy_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -8,6 +8,7 @@ import events from "./migrations/0003_events.js"
 import correlation from "./migrations/0004_correlation.js"
 import eventStore from "./migrations/0005_event_store.js"
 import legacyMigration from "./migrations/0006_legacy_migration.js"
+import legacySync from "./migrations/0007_legacy_sync.js"
 
 /** Every schema migration, in order. Keys are `<id>_<name>`, as `PgMigrator.fromRecord` expects. */
 export const migrations = {
@@ -16,7 +17,8 @@ export const migrations = {
   "0003_events": events,
   "0004_correlation": correlation,
   "0005_event_store": eventStore,
-  "0006_legacy_migration": legacyMigration
+  "0006_legacy_migration": legacyMigration,
+  "0007_legacy_sync": legacySync
 }
 
 export const loader = PgMigrator.fromRecord(migrations)

@@ -40,15 +40,15 @@ export class LegacyImport extends Effect.Service<LegacyImport>()("core/LegacyImp
             SELECT x.*, t.id AS template_id
             FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb) AS x(id uuid, legacy_id integer, user_id bigint,
               template_legacy_id integer, channel text, status text, status_reason text, sent_at timestamptz,
-              error_message text, metadata jsonb)
+              error_message text, metadata jsonb, legacy_position bigint)
             LEFT JOIN templates t ON t.legacy_id = x.template_legacy_id
           ),
           inserted AS (
             INSERT INTO notifications (id, legacy_id, user_id, template_id, channel, status, priority, variables, metadata,
-              status_reason, error_message, sent_at, created_at, updated_at, attempts, version)
+              status_reason, error_message, sent_at, created_at, updated_at, attempts, legacy_position, version)
             SELECT id, legacy_id, user_id, template_id, channel, status, 'normal', '{}'::jsonb, metadata, status_reason,
               error_message, sent_at, coalesce(sent_at, ${now}), coalesce(sent_at, ${now}),
-              CASE WHEN status IN ('sent', 'failed', 'bounced') THEN 1 ELSE 0 END, 1
+              CASE WHEN status IN ('sent', 'failed', 'bounced') THEN 1 ELSE 0 END, legacy_position, 1
             FROM input WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.legacy_id = input.legacy_id)
             ON CONFLICT (legacy_id) DO NOTHING
             RETURNING *
@@ -59,16 +59,20 @@ export class LegacyImport extends Effect.Service<LegacyImport>()("core/LegacyImp
           ),
           changed AS (
             SELECT n.id, n.version, n.user_id AS old_user_id, n.status AS old_status, input.user_id, input.template_id,
-              input.channel, input.status, input.status_reason, input.sent_at, input.error_message, input.metadata
+              input.channel, input.status, input.status_reason, input.sent_at, input.error_message, input.metadata,
+              input.legacy_position
             FROM notifications n JOIN input ON input.legacy_id = n.legacy_id
-            WHERE (n.user_id, n.template_id, n.channel, n.status, n.status_reason, n.sent_at, n.error_message, n.metadata)
-              IS DISTINCT FROM (input.user_id, input.template_id, input.channel, input.status, input.status_reason,
-                input.sent_at, input.error_message, input.metadata)
+            -- Never older than what is here; a newer position is kept even when the row reads the same.
+            WHERE input.legacy_position >= coalesce(n.legacy_position, 0)
+              AND ((n.user_id, n.template_id, n.channel, n.status, n.status_reason, n.sent_at, n.error_message, n.metadata)
+                IS DISTINCT FROM (input.user_id, input.template_id, input.channel, input.status, input.status_reason,
+                  input.sent_at, input.error_message, input.metadata)
+                OR input.legacy_position > coalesce(n.legacy_position, 0))
           ),
           updated AS (
             UPDATE notifications n SET user_id = c.user_id, template_id = c.template_id, channel = c.channel,
               status = c.status, status_reason = c.status_reason, sent_at = c.sent_at, error_message = c.error_message,
-              metadata = c.metadata, updated_at = ${now}, version = n.version + 1
+              metadata = c.metadata, legacy_position = c.legacy_position, updated_at = ${now}, version = n.version + 1
             FROM changed c WHERE n.id = c.id AND n.version = c.version
             RETURNING n.*, c.old_user_id, c.old_status
           ),
@@ -77,7 +81,8 @@ export class LegacyImport extends Effect.Service<LegacyImport>()("core/LegacyImp
             SELECT id, version, 'notification.legacy_synced',
               jsonb_build_object('user_id', user_id, 'template_id', template_id, 'channel', channel, 'status', status,
                 'status_reason', status_reason, 'sent_at', sent_at, 'error_message', error_message, 'metadata', metadata,
-                'updated_at', updated_at, 'due_at', due_at, 'lease_expires_at', lease_expires_at),
+                'updated_at', updated_at, 'due_at', due_at, 'lease_expires_at', lease_expires_at,
+                'legacy_position', legacy_position),
               ${now}
             FROM updated
           ),
@@ -95,21 +100,27 @@ export class LegacyImport extends Effect.Service<LegacyImport>()("core/LegacyImp
         return { inserted: result?.inserted ?? 0, updated: result?.updated ?? 0, rejected: [] }
       }).pipe(Effect.withSpan("LegacyImport.notifications", { attributes: { rows: rows.length } }))
 
+    const templateDiffers = sql.unsafe(`(templates.name, templates.type, templates.subject, templates.body,
+        templates.variables, templates.deleted_at IS NULL)
+      IS DISTINCT FROM (excluded.name, excluded.type, excluded.subject, excluded.body, excluded.variables, true)`)
+
     // One at a time: there are few templates, and a name taken by a service template rejects one row, not a batch.
     const template = (row: LegacyTemplate) =>
       Effect.gen(function* () {
         const id = yield* makeUuidv7
         const written = yield* sql<{ readonly inserted: boolean }>`
           INSERT INTO templates (id, legacy_id, name, type, subject, body, syntax, variables, version, created_at,
-            updated_at)
+            updated_at, legacy_position)
           VALUES (${id}, ${row.legacy_id}, ${row.name}, ${row.type}, ${row.subject}, ${row.body}, 'legacy',
-            ${JSON.stringify(row.variables)}::jsonb, 1, ${row.created_at}::timestamptz, ${row.updated_at}::timestamptz)
+            ${JSON.stringify(row.variables)}::jsonb, 1, ${row.created_at}::timestamptz, ${row.updated_at}::timestamptz,
+            ${row.legacy_position})
           ON CONFLICT (legacy_id) DO UPDATE SET name = excluded.name, type = excluded.type, subject = excluded.subject,
             body = excluded.body, variables = excluded.variables, updated_at = excluded.updated_at,
-            version = templates.version + 1, deleted_at = NULL
-          WHERE (templates.name, templates.type, templates.subject, templates.body, templates.variables,
-              templates.deleted_at IS NULL)
-            IS DISTINCT FROM (excluded.name, excluded.type, excluded.subject, excluded.body, excluded.variables, true)
+            legacy_position = excluded.legacy_position, deleted_at = NULL,
+            -- The version counts content changes: a newer position alone does not make a new version.
+            version = templates.version + CASE WHEN ${templateDiffers} THEN 1 ELSE 0 END
+          WHERE excluded.legacy_position >= coalesce(templates.legacy_position, 0)
+            AND (${templateDiffers} OR excluded.legacy_position > coalesce(templates.legacy_position, 0))
           RETURNING (xmax = 0) AS inserted`.pipe(sql.withTransaction)
         const first = written[0]
         return first === undefined ? "unchanged" : first.inserted ? "inserted" : "updated"
@@ -143,20 +154,22 @@ export class LegacyImport extends Effect.Service<LegacyImport>()("core/LegacyImp
         const [result] = yield* sql<{ readonly inserted: number; readonly updated: number }>`
           WITH written AS (
             INSERT INTO user_preferences (user_id, legacy_id, email_enabled, sms_enabled, push_enabled, quiet_hours_start,
-              quiet_hours_end, timezone, created_at, updated_at)
+              quiet_hours_end, timezone, created_at, updated_at, legacy_position)
             SELECT user_id, legacy_id, email_enabled, sms_enabled, push_enabled, quiet_hours_start, quiet_hours_end,
-              timezone, updated_at, updated_at
+              timezone, updated_at, updated_at, legacy_position
             FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(legacy_id integer, user_id bigint,
               email_enabled boolean, sms_enabled boolean, push_enabled boolean, quiet_hours_start time,
-              quiet_hours_end time, timezone text, updated_at timestamptz)
+              quiet_hours_end time, timezone text, updated_at timestamptz, legacy_position bigint)
             ON CONFLICT (user_id) DO UPDATE SET legacy_id = excluded.legacy_id, email_enabled = excluded.email_enabled,
               sms_enabled = excluded.sms_enabled, push_enabled = excluded.push_enabled,
               quiet_hours_start = excluded.quiet_hours_start, quiet_hours_end = excluded.quiet_hours_end,
-              updated_at = excluded.updated_at
-            WHERE (user_preferences.legacy_id, user_preferences.email_enabled, user_preferences.sms_enabled,
-                user_preferences.push_enabled, user_preferences.quiet_hours_start, user_preferences.quiet_hours_end)
-              IS DISTINCT FROM (excluded.legacy_id, excluded.email_enabled, excluded.sms_enabled, excluded.push_enabled,
-                excluded.quiet_hours_start, excluded.quiet_hours_end)
+              updated_at = excluded.updated_at, legacy_position = excluded.legacy_position
+            WHERE excluded.legacy_position >= coalesce(user_preferences.legacy_position, 0)
+              AND ((user_preferences.legacy_id, user_preferences.email_enabled, user_preferences.sms_enabled,
+                  user_preferences.push_enabled, user_preferences.quiet_hours_start, user_preferences.quiet_hours_end)
+                IS DISTINCT FROM (excluded.legacy_id, excluded.email_enabled, excluded.sms_enabled, excluded.push_enabled,
+                  excluded.quiet_hours_start, excluded.quiet_hours_end)
+                OR excluded.legacy_position > coalesce(user_preferences.legacy_position, 0))
             RETURNING (xmax = 0) AS inserted
           )
           SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*) FILTER (WHERE NOT inserted)::int AS updated
@@ -165,14 +178,15 @@ export class LegacyImport extends Effect.Service<LegacyImport>()("core/LegacyImp
       }).pipe(Effect.withSpan("LegacyImport.preferences", { attributes: { rows: rows.length } }))
 
     /** A template deleted in the monolith: deleted here too (soft, as the API deletes). */
-    const deleteTemplate = (legacyId: number): Effect.Effect<boolean, SqlError> =>
-      sql`UPDATE templates SET deleted_at = now() WHERE legacy_id = ${legacyId} AND deleted_at IS NULL RETURNING id`.pipe(
-        Effect.map((rows) => rows.length > 0)
-      )
+    const deleteTemplate = (legacyId: number, position: number): Effect.Effect<boolean, SqlError> =>
+      sql`UPDATE templates SET deleted_at = now(), legacy_position = ${position}
+        WHERE legacy_id = ${legacyId} AND deleted_at IS NULL AND coalesce(legacy_position, 0) <= ${position}
+        RETURNING id`.pipe(Effect.map((rows) => rows.length > 0))
 
     /** A preference row deleted in the monolith: the user is back to the defaults. */
-    const deletePreference = (legacyId: number): Effect.Effect<boolean, SqlError> =>
-      sql`DELETE FROM user_preferences WHERE legacy_id = ${legacyId} RETURNING user_id`.pipe(
+    const deletePreference = (legacyId: number, position: number): Effect.Effect<boolean, SqlError> =>
+      sql`DELETE FROM user_preferences
+        WHERE legacy_id = ${legacyId} AND coalesce(legacy_position, 0) <= ${position} RETURNING user_id`.pipe(
         Effect.map((rows) => rows.length > 0)
       )
 

@@ -82,11 +82,19 @@ export class LegacyWrites extends Effect.Service<LegacyWrites>()("core/LegacyWri
     const deleted = (legacyId: number, removed: Effect.Effect<boolean, SqlError>) =>
       Effect.map(removed, (done): LegacyWrite => ({ legacy_id: legacyId, outcome: done ? "deleted" : "unchanged" }))
 
-    const deleteTemplate = (change: ChangeKey, legacyId: number) =>
-      once(change, { delete: "template", legacyId }, deleted(legacyId, imports.deleteTemplate(legacyId)))
+    const deleteTemplate = (change: ChangeKey, legacyId: number, position: number) =>
+      once(
+        change,
+        { delete: "template", legacyId, position },
+        deleted(legacyId, imports.deleteTemplate(legacyId, position))
+      )
 
-    const deletePreference = (change: ChangeKey, legacyId: number) =>
-      once(change, { delete: "preference", legacyId }, deleted(legacyId, imports.deletePreference(legacyId)))
+    const deletePreference = (change: ChangeKey, legacyId: number, position: number) =>
+      once(
+        change,
+        { delete: "preference", legacyId, position },
+        deleted(legacyId, imports.deletePreference(legacyId, position))
+      )
 
     return { putTemplate, putNotification, putPreference, deleteTemplate, deletePreference } as const
   }),

@@ -67,19 +67,53 @@ const variablesOf = (sql: Sql, column: string): Fragment =>
     ) names WHERE name ~ '^[A-Za-z_][A-Za-z0-9_]{0,63}$' GROUP BY name) declared
   ), '[]'::jsonb)`)
 
-/** Where the legacy rows come from: the table, or changed rows as JSON (the bridge). */
-export type LegacySource = { readonly _tag: "Table" } | { readonly _tag: "Rows"; readonly rows: ReadonlyArray<unknown> }
+/** Where the legacy rows come from: the table, some of its rows (the bridge), or rows given as JSON. */
+export type LegacySource =
+  | { readonly _tag: "Table" }
+  | { readonly _tag: "Ids"; readonly ids: ReadonlyArray<number> }
+  | { readonly _tag: "Rows"; readonly rows: ReadonlyArray<unknown> }
 
-const source = (sql: Sql, table: string, from: LegacySource): Fragment =>
-  from._tag === "Table"
-    ? sql.unsafe(table)
-    : sql`jsonb_populate_recordset(NULL::${sql.unsafe(table)}, ${JSON.stringify(from.rows)}::jsonb)`
+const source = (sql: Sql, table: string, from: LegacySource): Fragment => {
+  switch (from._tag) {
+    case "Table":
+      return sql.unsafe(table)
+    case "Ids":
+      return sql`(SELECT * FROM ${sql.unsafe(table)} WHERE id = ANY(${from.ids}::int[]))`
+    case "Rows":
+      return sql`jsonb_populate_recordset(NULL::${sql.unsafe(table)}, ${JSON.stringify(from.rows)}::jsonb)`
+  }
+}
+
+/**
+ * The row's position: the id of the last recorded change to it (0 before any), read in the same
+ * statement as the row, so the two agree. Changes to one row are serialized by its row lock, so
+ * positions grow in commit order: the service ignores a write older than what it holds, whoever
+ * sends it (backfill or bridge) and however late.
+ */
+const positionOf = (sql: Sql, table: string, alias: string): Fragment =>
+  // float8: node-postgres returns bigint as text; change ids stay exact in a double up to 2^53.
+  sql.unsafe(`coalesce((SELECT max(c.id) FROM notifications_legacy_changes c
+      WHERE c.table_name = '${table}' AND c.row_id = ${alias}.id), 0)::float8 AS legacy_position`)
 
 /** Keyset bounds by legacy id: `after < id <= upTo`. */
 export interface IdRange {
   readonly after: number
   readonly upTo: number
 }
+
+/** Every legacy id: the monolith's ids are `SERIAL` (int4), so a wider bound would not even compare. */
+export const allIds: IdRange = { after: 0, upTo: 2_147_483_647 }
+
+/**
+ * Only some users' rows (shadow-compare reads user by user): `AND <column> IN (…)`, nothing
+ * without a filter, so the callers that read by id range alone get the same SQL as before.
+ */
+const ofUsers = (sql: Sql, column: string, users: ReadonlyArray<number> | undefined): Fragment =>
+  users === undefined
+    ? sql.unsafe("")
+    : users.length === 0
+      ? sql.unsafe("AND false")
+      : sql`AND ${sql.unsafe(column)} IN ${sql.in(users)}`
 
 /**
  * Legacy templates as `LegacyTemplate` rows. The monolith treats a template without a type as
@@ -91,7 +125,8 @@ export const legacyTemplates = (sql: Sql, zone: string, from: LegacySource, rang
       CASE WHEN coalesce(t.type, 'email') = 'email' THEN coalesce(t.subject, '') ELSE t.subject END AS subject,
       t.body, ${variablesOf(sql, "t.variables")} AS variables,
       ${isoFromNaive(sql, "coalesce(t.created_at, t.updated_at, localtimestamp)", zone)} AS created_at,
-      ${isoFromNaive(sql, "coalesce(t.updated_at, t.created_at, localtimestamp)", zone)} AS updated_at
+      ${isoFromNaive(sql, "coalesce(t.updated_at, t.created_at, localtimestamp)", zone)} AS updated_at,
+      ${positionOf(sql, "notifications_notificationtemplate", "t")}
     FROM ${source(sql, "notifications_notificationtemplate", from)} t
     WHERE t.id > ${range.after} AND t.id <= ${range.upTo}
     ORDER BY t.id LIMIT ${limit}`
@@ -101,7 +136,14 @@ export const legacyTemplates = (sql: Sql, zone: string, from: LegacySource, rang
  * else email (as the monolith sends); statuses map by `fromLegacyStatus`; metadata that is not a
  * JSON object is kept under `legacy_metadata`.
  */
-export const legacyNotifications = (sql: Sql, zone: string, from: LegacySource, range: IdRange, limit: number) =>
+export const legacyNotifications = (
+  sql: Sql,
+  zone: string,
+  from: LegacySource,
+  range: IdRange,
+  limit: number,
+  users?: ReadonlyArray<number>
+) =>
   sql`
     SELECT l.id AS legacy_id, l.user_id, l.template_id AS template_legacy_id,
       coalesce(l.type, t.type, 'email') AS channel,
@@ -109,26 +151,35 @@ export const legacyNotifications = (sql: Sql, zone: string, from: LegacySource, 
       CASE WHEN l.status IS NULL THEN ${missingLegacyStatus.reason} END AS status_reason,
       ${isoFromNaive(sql, "l.sent_at", zone)} AS sent_at, l.error_message,
       CASE WHEN l.metadata IS NULL THEN '{}'::jsonb WHEN jsonb_typeof(l.metadata) = 'object' THEN l.metadata
-        ELSE jsonb_build_object('legacy_metadata', l.metadata) END AS metadata
+        ELSE jsonb_build_object('legacy_metadata', l.metadata) END AS metadata,
+      ${positionOf(sql, "notifications_notificationlog", "l")}
     FROM ${source(sql, "notifications_notificationlog", from)} l
     LEFT JOIN notifications_notificationtemplate t ON t.id = l.template_id
-    WHERE l.id > ${range.after} AND l.id <= ${range.upTo}
+    WHERE l.id > ${range.after} AND l.id <= ${range.upTo} ${ofUsers(sql, "l.user_id", users)}
     ORDER BY l.id LIMIT ${limit}`
 
 /**
  * Legacy preferences as `LegacyPreference` rows: a NULL channel flag is the column default (on);
  * quiet hours need both ends (the monolith ignored half-set ones); they are in the monolith's zone.
  */
-export const legacyPreferences = (sql: Sql, zone: string, from: LegacySource, range: IdRange, limit: number) =>
+export const legacyPreferences = (
+  sql: Sql,
+  zone: string,
+  from: LegacySource,
+  range: IdRange,
+  limit: number,
+  users?: ReadonlyArray<number>
+) =>
   sql`
     SELECT p.id AS legacy_id, p.user_id, coalesce(p.email_enabled, true) AS email_enabled,
       coalesce(p.sms_enabled, true) AS sms_enabled, coalesce(p.push_enabled, true) AS push_enabled,
       CASE WHEN p.quiet_hours_end IS NOT NULL THEN to_char(p.quiet_hours_start, 'HH24:MI:SS') END AS quiet_hours_start,
       CASE WHEN p.quiet_hours_start IS NOT NULL THEN to_char(p.quiet_hours_end, 'HH24:MI:SS') END AS quiet_hours_end,
       ${zone}::text AS timezone,
-      ${isoFromNaive(sql, "coalesce(p.updated_at, localtimestamp)", zone)} AS updated_at
+      ${isoFromNaive(sql, "coalesce(p.updated_at, localtimestamp)", zone)} AS updated_at,
+      ${positionOf(sql, "notifications_userpreference", "p")}
     FROM ${source(sql, "notifications_userpreference", from)} p
-    WHERE p.id > ${range.after} AND p.id <= ${range.upTo}
+    WHERE p.id > ${range.after} AND p.id <= ${range.upTo} ${ofUsers(sql, "p.user_id", users)}
     ORDER BY p.id LIMIT ${limit}`
 
 /** The service status as the legacy CHECK set, in SQL (verify's reverse check, the reverse sync). */

@@ -31,10 +31,10 @@ export const LegacyHttpLive = HttpApiBuilder.group(NotificationApi, "legacy", (h
           samePath(path, payload).pipe(Effect.zipRight(writes.putTemplate(change, payload)))
         ).pipe(orUnavailable)
       )
-      .handle("deleteTemplate", ({ path, headers }) =>
-        Effect.flatMap(changeKey(headers), (change) => writes.deleteTemplate(change, path.legacy_id)).pipe(
-          orUnavailable
-        )
+      .handle("deleteTemplate", ({ path, headers, urlParams }) =>
+        Effect.flatMap(changeKey(headers), (change) =>
+          writes.deleteTemplate(change, path.legacy_id, urlParams.position)
+        ).pipe(orUnavailable)
       )
       .handle("putNotification", ({ path, headers, payload }) =>
         Effect.flatMap(changeKey(headers), (change) =>
@@ -46,10 +46,10 @@ export const LegacyHttpLive = HttpApiBuilder.group(NotificationApi, "legacy", (h
           samePath(path, payload).pipe(Effect.zipRight(writes.putPreference(change, payload)))
         ).pipe(orUnavailable)
       )
-      .handle("deletePreference", ({ path, headers }) =>
-        Effect.flatMap(changeKey(headers), (change) => writes.deletePreference(change, path.legacy_id)).pipe(
-          orUnavailable
-        )
+      .handle("deletePreference", ({ path, headers, urlParams }) =>
+        Effect.flatMap(changeKey(headers), (change) =>
+          writes.deletePreference(change, path.legacy_id, urlParams.position)
+        ).pipe(orUnavailable)
       )
   })
 )
