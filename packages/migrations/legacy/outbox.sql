@@ -16,7 +16,8 @@ CREATE TABLE IF NOT EXISTS notifications_legacy_changes (
     txid BIGINT NOT NULL DEFAULT txid_current(),
     changed_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
 );
-CREATE INDEX IF NOT EXISTS notifications_legacy_changes_txid ON notifications_legacy_changes (txid, id);
+-- The bridge tails each table by (txid, id).
+CREATE INDEX IF NOT EXISTS notifications_legacy_changes_txid ON notifications_legacy_changes (table_name, txid, id);
 -- A row's position (its last change id), read with the row by the backfill and the bridge.
 CREATE INDEX IF NOT EXISTS notifications_legacy_changes_row ON notifications_legacy_changes (table_name, row_id, id);
 
@@ -49,3 +50,7 @@ CREATE TRIGGER notifications_legacy_changes AFTER INSERT OR UPDATE OR DELETE ON 
 
 -- Reads by user for the shadow comparison and the switched reads, and the backfill's keyset.
 CREATE INDEX IF NOT EXISTS notifications_notificationlog_user_id ON notifications_notificationlog (user_id, id);
+-- The reverse sync finds the log it wrote for a service notification (MIGRATION.md, phase 4).
+CREATE INDEX IF NOT EXISTS notifications_notificationlog_service_id
+    ON notifications_notificationlog ((metadata ->> 'notification_service_id'))
+    WHERE metadata ? 'notification_service_id';

@@ -13,6 +13,9 @@ export interface ImportCounts {
   readonly rejected: ReadonlyArray<{ readonly legacyId: number; readonly reason: string }>
 }
 
+/** The reason a log is rejected while its template has not been copied: the bridge copies it, then retries. */
+export const templateMissing = "template_missing"
+
 const none: ImportCounts = { inserted: 0, updated: 0, rejected: [] }
 
 const ids = (count: number) => Effect.all(Array.from({ length: count }, () => makeUuidv7))
@@ -35,14 +38,20 @@ export class LegacyImport extends Effect.Service<LegacyImport>()("core/LegacyImp
         const now = DateTime.toDateUtc(yield* DateTime.now)
         const fresh = yield* ids(rows.length)
         const input = rows.map((row, i) => ({ ...row, id: fresh[i] }))
-        const [result] = yield* sql<{ readonly inserted: number; readonly updated: number }>`
-          WITH input AS (
+        const [result] = yield* sql<{
+          readonly inserted: number
+          readonly updated: number
+          readonly missing: ReadonlyArray<number> | null
+        }>`
+          WITH matched AS (
             SELECT x.*, t.id AS template_id
             FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb) AS x(id uuid, legacy_id integer, user_id bigint,
               template_legacy_id integer, channel text, status text, status_reason text, sent_at timestamptz,
               error_message text, metadata jsonb, legacy_position bigint)
             LEFT JOIN templates t ON t.legacy_id = x.template_legacy_id
           ),
+          -- A log whose template is not here yet waits for it (rejected now, copied once it is).
+          input AS (SELECT * FROM matched WHERE template_legacy_id IS NULL OR template_id IS NOT NULL),
           inserted AS (
             INSERT INTO notifications (id, legacy_id, user_id, template_id, channel, status, priority, variables, metadata,
               status_reason, error_message, sent_at, created_at, updated_at, attempts, legacy_position, version)
@@ -96,8 +105,18 @@ export class LegacyImport extends Effect.Service<LegacyImport>()("core/LegacyImp
             ORDER BY user_id, status
             ON CONFLICT (user_id, status) DO UPDATE SET count = notification_counts.count + excluded.count
           )
-          SELECT (SELECT count(*)::int FROM inserted) AS inserted, (SELECT count(*)::int FROM updated) AS updated`
-        return { inserted: result?.inserted ?? 0, updated: result?.updated ?? 0, rejected: [] }
+          SELECT (SELECT count(*)::int FROM inserted) AS inserted, (SELECT count(*)::int FROM updated) AS updated,
+            (SELECT array_agg(legacy_id ORDER BY legacy_id) FROM matched WHERE template_legacy_id IS NOT NULL
+              AND template_id IS NULL) AS missing`
+        const byId = new Map(rows.map((row) => [row.legacy_id, row.template_legacy_id]))
+        return {
+          inserted: result?.inserted ?? 0,
+          updated: result?.updated ?? 0,
+          rejected: (result?.missing ?? []).map((legacyId) => ({
+            legacyId,
+            reason: `${templateMissing}: its template ${byId.get(legacyId)} is not in the service`
+          }))
+        }
       }).pipe(Effect.withSpan("LegacyImport.notifications", { attributes: { rows: rows.length } }))
 
     const templateDiffers = sql.unsafe(`(templates.name, templates.type, templates.subject, templates.body,

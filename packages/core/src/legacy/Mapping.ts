@@ -1,7 +1,14 @@
 import { SqlClient } from "@effect/sql"
 import type { Fragment } from "@effect/sql/Statement"
 import { PgClient } from "@effect/sql-pg"
-import { fromLegacyStatus, missingLegacyStatus, toLegacyStatus } from "@notification-service/domain"
+import {
+  fromLegacyStatus,
+  LegacyNotification,
+  LegacyPreference,
+  LegacyTemplate,
+  missingLegacyStatus,
+  toLegacyStatus
+} from "@notification-service/domain"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -150,7 +157,8 @@ export const legacyNotifications = (
       ${caseOf(sql, "l.status", fromLegacyStatus, missingLegacyStatus.status)} AS status,
       CASE WHEN l.status IS NULL THEN ${missingLegacyStatus.reason} END AS status_reason,
       ${isoFromNaive(sql, "l.sent_at", zone)} AS sent_at, l.error_message,
-      CASE WHEN l.metadata IS NULL THEN '{}'::jsonb WHEN jsonb_typeof(l.metadata) = 'object' THEN l.metadata
+      CASE WHEN l.metadata IS NULL THEN '{}'::jsonb
+        WHEN jsonb_typeof(l.metadata) = 'object' THEN l.metadata - ${reverseSyncKey}
         ELSE jsonb_build_object('legacy_metadata', l.metadata) END AS metadata,
       ${positionOf(sql, "notifications_notificationlog", "l")}
     FROM ${source(sql, "notifications_notificationlog", from)} l
@@ -182,5 +190,28 @@ export const legacyPreferences = (
     WHERE p.id > ${range.after} AND p.id <= ${range.upTo} ${ofUsers(sql, "p.user_id", users)}
     ORDER BY p.id LIMIT ${limit}`
 
+/**
+ * The metadata key under which the reverse sync stores the service's notification id in a log it
+ * writes, so that a retried write finds its row; not part of the notification's own metadata.
+ */
+export const reverseSyncKey = "notification_service_id"
+
 /** The service status as the legacy CHECK set, in SQL (verify's reverse check, the reverse sync). */
 export const legacyStatusOf = (sql: Sql, column: string): Fragment => caseOf(sql, column, toLegacyStatus, "failed")
+
+/** The three migrated tables, in copy order (a log needs its template first). */
+export const entities = ["templates", "preferences", "notifications"] as const
+export type Entity = (typeof entities)[number]
+
+export const tables: { readonly [E in Entity]: { readonly legacy: string; readonly service: string } } = {
+  templates: { legacy: "notifications_notificationtemplate", service: "templates" },
+  preferences: { legacy: "notifications_userpreference", service: "user_preferences" },
+  notifications: { legacy: "notifications_notificationlog", service: "notifications" }
+}
+
+/** Each table's mapped select and the shape its rows must have (the rows are decoded before use). */
+export const spec = {
+  templates: { select: legacyTemplates, schema: LegacyTemplate },
+  preferences: { select: legacyPreferences, schema: LegacyPreference },
+  notifications: { select: legacyNotifications, schema: LegacyNotification }
+} as const

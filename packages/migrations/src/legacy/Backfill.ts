@@ -1,15 +1,15 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { type ImportCounts, LegacyImport, LegacyMapping } from "@notification-service/core"
-import { LegacyNotification, LegacyPreference, LegacyTemplate } from "@notification-service/domain"
+import type { LegacyNotification, LegacyPreference, LegacyTemplate } from "@notification-service/domain"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 
-export const entities = ["templates", "preferences", "notifications"] as const
-export type Entity = (typeof entities)[number]
+export const entities = LegacyMapping.entities
+export type Entity = LegacyMapping.Entity
 
 export interface BackfillOptions {
   readonly batchSize: number
@@ -37,17 +37,8 @@ export interface EntitySummary {
 export type OnProgress = (entity: Entity, done: number, total: number) => Effect.Effect<void>
 
 /** Each table's name in the monolith and in the service. */
-export const tables: { readonly [E in Entity]: { readonly legacy: string; readonly service: string } } = {
-  templates: { legacy: "notifications_notificationtemplate", service: "templates" },
-  preferences: { legacy: "notifications_userpreference", service: "user_preferences" },
-  notifications: { legacy: "notifications_notificationlog", service: "notifications" }
-}
-
-const spec = {
-  templates: { select: LegacyMapping.legacyTemplates, schema: LegacyTemplate },
-  preferences: { select: LegacyMapping.legacyPreferences, schema: LegacyPreference },
-  notifications: { select: LegacyMapping.legacyNotifications, schema: LegacyNotification }
-} as const
+export const tables = LegacyMapping.tables
+const spec = LegacyMapping.spec
 
 const reasonOf = (error: ParseResult.ParseError): string =>
   ParseResult.ArrayFormatter.formatErrorSync(error)
