@@ -75,11 +75,15 @@ class NotificationService:
                 "user_id": user_id,
                 "template_name": template_name,
                 "variables": {key: str(value) for key, value in context.items()},
+                # What the legacy log kept as metadata, so the service's notification carries it too.
+                "metadata": {key: str(value) for key, value in context.items()},
             },
             headers=_service_headers(idempotency_key or str(uuid.uuid4())),
             timeout=10,
         )
-        response.raise_for_status()
+        if response.status_code >= 400:
+            # The service answers problem details: keep its explanation in the error.
+            raise requests.HTTPError(f"{response.status_code} from the notification service: {response.text}", response=response)
         return response.json()
 
     @staticmethod

@@ -88,7 +88,15 @@ class ServiceModeTests(TestCase):
         self.assertEqual(result, {"id": "abc", "status": "queued"})
         [request] = fake.requests
         self.assertEqual((request["method"], request["path"]), ("POST", "/api/v1/notifications/send"))
-        self.assertEqual(request["json"], {"user_id": self.user.id, "template_name": "welcome", "variables": {"name": "Bob", "amount": "12.5"}})
+        self.assertEqual(
+            request["json"],
+            {
+                "user_id": self.user.id,
+                "template_name": "welcome",
+                "variables": {"name": "Bob", "amount": "12.5"},
+                "metadata": {"name": "Bob", "amount": "12.5"},
+            },
+        )
         self.assertEqual(request["headers"]["Authorization"], "Bearer test-key")
         self.assertEqual(request["headers"]["Idempotency-Key"], "k-1")
         self.assertEqual(NotificationLog.objects.count(), 0)

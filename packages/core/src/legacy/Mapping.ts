@@ -60,10 +60,15 @@ const isoFromNaive = (sql: Sql, expression: string, zone: string): Fragment =>
 export const isoFromTimestamptz = (sql: Sql, expression: string): Fragment =>
   sql`to_char(${sql.unsafe(expression)} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
 
-/** The service's template variable declarations from the legacy `variables` JSON (names; or objects with a name; or an object's keys). */
+/**
+ * The service's template variable declarations from the legacy `variables` JSON (names; or
+ * objects with a name; or an object's keys). None is required: the monolith sends with whatever
+ * context it has and leaves a missing `{placeholder}` as it is, and a send it accepted must not
+ * become a 422 once it goes through the service.
+ */
 const variablesOf = (sql: Sql, column: string): Fragment =>
   sql.unsafe(`coalesce((
-    SELECT jsonb_agg(jsonb_build_object('name', name, 'required', true) ORDER BY first)
+    SELECT jsonb_agg(jsonb_build_object('name', name, 'required', false) ORDER BY first)
     FROM (SELECT name, min(ord) AS first FROM (
       SELECT CASE jsonb_typeof(v) WHEN 'string' THEN v #>> '{}' WHEN 'object' THEN v ->> 'name' END AS name, ord
       FROM jsonb_array_elements(CASE jsonb_typeof(${column}) WHEN 'array' THEN ${column} ELSE '[]'::jsonb END)

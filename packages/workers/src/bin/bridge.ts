@@ -148,7 +148,17 @@ program.pipe(
   (effect) =>
     NodeRuntime.runMain(effect, {
       disablePrettyLogger: true,
+      // Stopping a running bridge (SIGTERM, Ctrl-C) is its normal end: 0 once the round in flight is
+      // done. A catch-up run (--until-idle) stopped early did not finish: 130, as shells report it.
       teardown: (exit, onExit) =>
-        onExit(Exit.isSuccess(exit) ? Number(process.exitCode ?? 0) : Cause.isInterruptedOnly(exit.cause) ? 130 : 1)
+        onExit(
+          Exit.isSuccess(exit)
+            ? Number(process.exitCode ?? 0)
+            : Cause.isInterruptedOnly(exit.cause)
+              ? process.argv.includes("--until-idle")
+                ? 130
+                : 0
+              : 1
+        )
     })
 )
