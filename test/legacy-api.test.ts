@@ -146,6 +146,40 @@ withServer({ API_KEYS: `${apiKeysConfig()};bridge:${bridgeKey}:migration:write` 
     })
   )
 
+  it.effect("logs sent within one millisecond page through the user's history without a gap", () =>
+    Effect.gen(function* () {
+      const userId = uniqueUserId()
+      const ids = [legacyId(), legacyId(), legacyId()]
+      for (const [i, id] of ids.entries()) {
+        const log = {
+          legacy_id: id,
+          user_id: userId,
+          template_legacy_id: null,
+          channel: "sms",
+          status: "sent",
+          status_reason: null,
+          sent_at: `2025-01-02T03:04:05.12345${i + 1}Z`,
+          error_message: null,
+          metadata: {},
+          legacy_position: 1
+        }
+        expect((yield* put(`notifications/${id}`, log, unique("change"))).status).toBe(200)
+      }
+      const seen: Array<unknown> = []
+      let cursor: string | null = null
+      do {
+        const page: { status: number; body: unknown } = yield* raw(
+          `/api/v1/notifications/user/${userId}?limit=1${cursor === null ? "" : `&cursor=${cursor}`}`,
+          { headers: authorized(keys.admin) }
+        )
+        const body = page.body as { data: Array<{ legacy_id: number }>; pagination: { next_cursor: string | null } }
+        seen.push(...body.data.map((n) => n.legacy_id))
+        cursor = body.pagination.next_cursor
+      } while (cursor !== null)
+      expect([...seen].sort()).toEqual([...ids].sort())
+    })
+  )
+
   it.effect("preferences: upserted by legacy id, deleted only by a newer change", () =>
     Effect.gen(function* () {
       const id = legacyId()

@@ -56,7 +56,9 @@ export class LegacyImport extends Effect.Service<LegacyImport>()("core/LegacyImp
             INSERT INTO notifications (id, legacy_id, user_id, template_id, channel, status, priority, variables, metadata,
               status_reason, error_message, sent_at, created_at, updated_at, attempts, legacy_position, version)
             SELECT id, legacy_id, user_id, template_id, channel, status, 'normal', '{}'::jsonb, metadata, status_reason,
-              error_message, sent_at, coalesce(sent_at, ${now}), coalesce(sent_at, ${now}),
+              -- Milliseconds, as every service timestamp: keyset cursors carry created_at to the millisecond.
+              error_message, sent_at, date_trunc('milliseconds', coalesce(sent_at, ${now})),
+              date_trunc('milliseconds', coalesce(sent_at, ${now})),
               CASE WHEN status IN ('sent', 'failed', 'bounced') THEN 1 ELSE 0 END, legacy_position, 1
             FROM input WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.legacy_id = input.legacy_id)
             ON CONFLICT (legacy_id) DO NOTHING
