@@ -683,6 +683,7 @@ describe("Template and Notification wire round trips", () => {
     const nullable = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: null })
     const notificationArb = fc.record({
       id: uuidArb,
+      legacy_id: nullable(fc.integer({ min: 1, max: 2_147_483_647 })),
       user_id: userIdArb,
       template_id: nullable(uuidArb),
       template_version: nullable(fc.integer({ min: 1, max: 100 })),
