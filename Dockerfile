@@ -68,6 +68,8 @@ COPY --from=prod-deps /app ./
 COPY --from=build /app/packages/domain/dist packages/domain/dist/
 COPY --from=build /app/packages/core/dist packages/core/dist/
 COPY --from=build /app/packages/migrations/dist packages/migrations/dist/
+# The monolith's DDL (schema.sql, outbox.sql) for `legacy:prepare` and `legacy:seed` run from the image.
+COPY --from=build /app/packages/migrations/legacy packages/migrations/legacy/
 COPY --from=build /app/packages/server/dist packages/server/dist/
 COPY --from=build /app/packages/workers/dist packages/workers/dist/
 

@@ -99,9 +99,10 @@ const program = Effect.gen(function* () {
     const step: Effect.Effect<number, StepError, StepNeeds> =
       direction === "forward" ? forwardStep(entity, client, config) : reverseStep(config)
     const lag: Effect.Effect<number, StepError, StepNeeds> = direction === "forward" ? forwardLag(entity) : reverseLag
-    const round = step.pipe(
-      Effect.repeat({ while: (taken) => taken > 0 }),
-      Effect.zipRight(lag),
+    // Lag and backlog are measured after every step, so the gauges move during a long catch-up too.
+    const round = Effect.zip(step, lag).pipe(
+      Effect.repeat({ while: ([taken]) => taken > 0 }),
+      Effect.map(([, pending]) => pending),
       Effect.tapError((error) => Effect.logWarning("bridge round failed; retrying", error)),
       Effect.retry({ schedule: retrySql, while: (error) => error._tag === "SqlError" })
     )
