@@ -26,22 +26,25 @@ export const holdDirection = (direction: Direction, entities: ReadonlyArray<Lega
     yield* Effect.addFinalizer(() =>
       connection.execute("SELECT pg_advisory_unlock_all()", [], undefined).pipe(Effect.ignore)
     )
+    // Every statement on that connection: with a pool of one, a second connection would never come.
+    const run = (text: string, params: ReadonlyArray<unknown>) => connection.execute(text, params, undefined)
     for (const entity of entities) {
-      const [lock] = yield* connection.execute(
+      const [lock] = yield* run(
         "SELECT pg_try_advisory_lock(hashtext('notification-service/legacy-sync'), hashtext($1)) AS got",
-        [entity],
-        undefined
+        [entity]
       )
       if ((lock as { readonly got?: boolean } | undefined)?.got !== true) {
-        const [holder] = yield* sql<{ readonly direction: string }>`
-          SELECT direction FROM legacy_sync_directions WHERE entity = ${entity}`
+        const [holder] = yield* run("SELECT direction FROM legacy_sync_directions WHERE entity = $1", [entity])
+        const current = (holder as { readonly direction?: string } | undefined)?.direction ?? "other"
         return yield* new DirectionTaken({
           entity,
-          message: `${entity}: the ${holder?.direction ?? "other"} sync is running; stop it before starting the ${direction} one`
+          message: `${entity}: the ${current} sync is running; stop it before starting the ${direction} one`
         })
       }
-      yield* sql`
-        INSERT INTO legacy_sync_directions (entity, direction, updated_at) VALUES (${entity}, ${direction}, now())
-        ON CONFLICT (entity) DO UPDATE SET direction = excluded.direction, updated_at = excluded.updated_at`
+      yield* run(
+        `INSERT INTO legacy_sync_directions (entity, direction, updated_at) VALUES ($1, $2, now())
+         ON CONFLICT (entity) DO UPDATE SET direction = excluded.direction, updated_at = excluded.updated_at`,
+        [entity, direction]
+      )
     }
   })
