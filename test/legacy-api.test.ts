@@ -123,11 +123,13 @@ withServer({ API_KEYS: `${apiKeysConfig()};bridge:${bridgeKey}:migration:write` 
         metadata: { amount: "12.50" },
         legacy_position: 3
       }
-      const early = yield* put(`notifications/${logId}`, log, unique("change"))
+      // The bridge retries with the same change (the same key) once it has copied the template.
+      const change = unique("change")
+      const early = yield* put(`notifications/${logId}`, log, change)
       expect(early.status).toBe(409)
       expect(JSON.stringify(early.body)).toContain("template_missing")
       yield* put(`templates/${templateId}`, template(templateId, unique("tpl"), "Paid {name}", 2), unique("change"))
-      expect((yield* put(`notifications/${logId}`, log, unique("change"))).body).toMatchObject({ outcome: "inserted" })
+      expect((yield* put(`notifications/${logId}`, log, change)).body).toMatchObject({ outcome: "inserted" })
       const bounced = yield* put(`notifications/${logId}`, { ...log, status: "bounced", legacy_position: 4 }, "b")
       expect(bounced.body).toMatchObject({ outcome: "updated" })
 

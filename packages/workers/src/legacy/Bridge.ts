@@ -71,12 +71,21 @@ const backoff = Schedule.exponential(Duration.millis(100)).pipe(
   Schedule.modifyDelay((delay) => Duration.min(delay, Duration.seconds(30)))
 )
 
+const detailOf = (error: { readonly _tag: string }): string =>
+  (error as { readonly detail?: string }).detail ?? error._tag
+
+// A 409 for an Idempotency-Key whose first request is still running (two rows of a batch copying
+// the same template) means "retry shortly": the retry replays the first request's answer.
+const inFlight = (error: { readonly _tag: string }) =>
+  error._tag === "Conflict" && detailOf(error).includes("still being processed")
+const isTransient = (error: { readonly _tag: string }) => transient.has(error._tag) || inFlight(error)
+
 const withRetries = <A>(call: Call<A>) =>
   call.pipe(
     Effect.tapError((error) =>
-      transient.has(error._tag) ? Effect.logWarning("service call failed; retrying", error) : Effect.void
+      isTransient(error) ? Effect.logWarning("service call failed; retrying", error) : Effect.void
     ),
-    Effect.retry({ schedule: backoff, while: (error) => transient.has(error._tag) })
+    Effect.retry({ schedule: backoff, while: isTransient })
   )
 
 interface Change {
@@ -160,9 +169,6 @@ const send = (client: Client, entity: Entity, change: Change, row: unknown): Cal
         : client.legacy.putNotification({ path, headers, payload: row as LegacyNotification })
   }
 }
-
-const detailOf = (error: { readonly _tag: string }): string =>
-  (error as { readonly detail?: string }).detail ?? error._tag
 
 const apply = (client: Client, entity: Entity, change: Change, row: Decoded | undefined) =>
   Effect.gen(function* () {
