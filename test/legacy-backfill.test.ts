@@ -1,29 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import pg from "pg"
 import { inject } from "vitest"
 import { runScript } from "./support/cli.js"
-import { privateDatabase } from "./support/database.js"
+import { applyLegacySql, privateDatabase, queryUrl, withClient } from "./support/database.js"
 import { migrate } from "./support/server.js"
-
-const schemaSql = ["schema.sql", "outbox.sql"]
-  .map((file) => readFileSync(new URL(`../packages/migrations/legacy/${file}`, import.meta.url), "utf8"))
-  .join("\n")
-
-const withClient = async <A>(url: string, f: (client: pg.Client) => Promise<A>): Promise<A> => {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await f(client)
-  } finally {
-    await client.end()
-  }
-}
 
 const shared = inject("databaseUrl")
 const service = await privateDatabase(shared, migrate)
-const legacy = await privateDatabase(shared, (url) => withClient(url, (client) => client.query(schemaSql)))
+const legacy = await privateDatabase(shared, (url) => applyLegacySql(url, ["schema.sql", "outbox.sql"]))
 afterAll(async () => {
   await service?.stop()
   await legacy?.stop()
@@ -72,7 +56,7 @@ const startBackfill = (args: ReadonlyArray<string>): ChildProcess =>
   )
 
 const serviceQuery = <Row>(text: string, values: ReadonlyArray<unknown> = []) =>
-  withClient(service?.url ?? "", (client) => client.query(text, [...values]).then((r) => r.rows as Array<Row>))
+  queryUrl<Row>(service?.url ?? "", text, values)
 
 interface Summary {
   readonly entities: ReadonlyArray<{

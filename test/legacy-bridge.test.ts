@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs"
 import { NodeHttpClient } from "@effect/platform-node"
 import { PgClient } from "@effect/sql-pg"
 import { afterAll, describe, expect } from "@effect/vitest"
@@ -19,7 +18,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import pg from "pg"
 import { inject } from "vitest"
-import { privateDatabase } from "./support/database.js"
+import { applyLegacySql, privateDatabase, queryUrl } from "./support/database.js"
 import {
   apiKeysConfig,
   authorized,
@@ -36,18 +35,9 @@ import {
  * horizon, deletions, the direction lock, and the reverse sync's crash safety.
  */
 
-const legacySql = (file: string) =>
-  readFileSync(new URL(`../packages/migrations/legacy/${file}`, import.meta.url), "utf8")
-
 const shared = inject("databaseUrl")
 const service = await privateDatabase(shared, migrate)
-const legacy = await privateDatabase(shared, async (url) => {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  await client.query(legacySql("schema.sql"))
-  await client.query(legacySql("outbox.sql"))
-  await client.end()
-})
+const legacy = await privateDatabase(shared, (url) => applyLegacySql(url, ["schema.sql", "outbox.sql"]))
 afterAll(async () => {
   await service?.stop()
   await legacy?.stop()
@@ -67,23 +57,10 @@ if (service === undefined || legacy === undefined) {
     await client.connect()
     return client
   }
-  const legacyQuery = async <Row>(text: string, values: ReadonlyArray<unknown> = []) => {
-    const client = await open()
-    try {
-      return (await client.query(text, [...values])).rows as Array<Row>
-    } finally {
-      await client.end()
-    }
-  }
-  const serviceQuery = async <Row>(text: string, values: ReadonlyArray<unknown> = []) => {
-    const client = new pg.Client({ connectionString: service.url })
-    await client.connect()
-    try {
-      return (await client.query(text, [...values])).rows as Array<Row>
-    } finally {
-      await client.end()
-    }
-  }
+  const legacyQuery = <Row>(text: string, values: ReadonlyArray<unknown> = []) =>
+    queryUrl<Row>(legacy.url, text, values)
+  const serviceQuery = <Row>(text: string, values: ReadonlyArray<unknown> = []) =>
+    queryUrl<Row>(service.url, text, values)
 
   /** What `npm run bridge` runs on, against the two private databases and the test server. */
   const provideBridge = (baseUrl: string) => {

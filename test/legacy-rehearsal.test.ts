@@ -1,11 +1,11 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process"
 import { once } from "node:events"
 import { afterAll, describe, expect } from "@effect/vitest"
+import { LegacyMapping } from "@notification-service/core"
 import * as Effect from "effect/Effect"
-import pg from "pg"
 import { inject } from "vitest"
 import { repositoryRoot, runScript } from "./support/cli.js"
-import { privateDatabase } from "./support/database.js"
+import { privateDatabase, queryUrl } from "./support/database.js"
 import { apiKeysConfig, migrate, TestServerInfo, testServer, withServerLayer } from "./support/server.js"
 
 /**
@@ -22,18 +22,6 @@ const django = (() => {
     return false
   }
 })()
-
-const withClient = async <A>(url: string, f: (client: pg.Client) => Promise<A>): Promise<A> => {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await f(client)
-  } finally {
-    await client.end()
-  }
-}
-const query = <Row>(url: string, text: string, values: ReadonlyArray<unknown> = []) =>
-  withClient(url, (client) => client.query(text, [...values]).then((result) => result.rows as Array<Row>))
 
 const shared = inject("databaseUrl")
 const service = django ? await privateDatabase(shared, migrate) : undefined
@@ -118,20 +106,16 @@ if (service === undefined || legacy === undefined) {
   )
   const monolithEnv = { LEGACY_DATABASE_URL: legacy.url, LEGACY_TIME_ZONE: "Europe/London" }
   const pending = async () => {
-    const positions = await query<{ name: string; txid: string; seq: string }>(
+    const positions = await queryUrl<{ name: string; txid: string; seq: string }>(
       service.url,
       "SELECT name, horizon AS txid, last_seq AS seq FROM legacy_bridge_state WHERE name LIKE 'forward:%'"
     )
     const at = (table: string) => positions.find((p) => p.name === `forward:${table}`) ?? { txid: "0", seq: "0" }
-    const tables = {
-      templates: "notifications_notificationtemplate",
-      preferences: "notifications_userpreference",
-      notifications: "notifications_notificationlog"
-    }
     let total = 0
-    for (const [entity, table] of Object.entries(tables)) {
+    for (const entity of LegacyMapping.entities) {
+      const table = LegacyMapping.tables[entity].legacy
       const position = at(entity)
-      const [row] = await query<{ n: number }>(
+      const [row] = await queryUrl<{ n: number }>(
         legacy.url,
         "SELECT count(*)::int AS n FROM notifications_legacy_changes WHERE table_name = $1 AND (txid, id) > ($2, $3)",
         [table, position.txid, position.seq]
@@ -196,7 +180,7 @@ if (service === undefined || legacy === undefined) {
               backfillEnv
             )
             await until("the backfill to get midway", async () => {
-              const [checkpoint] = await query<{ last_legacy_id: number }>(
+              const [checkpoint] = await queryUrl<{ last_legacy_id: number }>(
                 service.url,
                 "SELECT last_legacy_id FROM legacy_backfill_checkpoints WHERE entity = 'notifications'"
               )
@@ -234,7 +218,7 @@ if (service === undefined || legacy === undefined) {
             const forward = start("packages/workers/src/bin/bridge.ts", ["--only", "templates,preferences"], bridgeEnv)
             const reverse = start("packages/workers/src/bin/bridge.ts", ["--direction", "reverse"], bridgeEnv)
             await until("the reverse sync to start", async () => {
-              const [row] = await query<{ direction: string }>(
+              const [row] = await queryUrl<{ direction: string }>(
                 service.url,
                 "SELECT direction FROM legacy_sync_directions WHERE entity = 'notifications'"
               )
@@ -245,7 +229,7 @@ if (service === undefined || legacy === undefined) {
             expect(clash.code).toBe(1)
             expect(clash.stderr).toMatch(/notifications: the reverse sync is running/)
 
-            const [{ before } = { before: 0 }] = await query<{ before: number }>(
+            const [{ before } = { before: 0 }] = await queryUrl<{ before: number }>(
               legacy.url,
               "SELECT count(*)::int AS before FROM notifications_notificationlog"
             )
@@ -257,7 +241,7 @@ if (service === undefined || legacy === undefined) {
             })
             expect(switched.code, switched.output).toBe(0)
             // Born in the service (not copied from the monolith): their first event is not an import.
-            const sentByService = await query<{ id: string; user_id: string }>(
+            const sentByService = await queryUrl<{ id: string; user_id: string }>(
               service.url,
               `SELECT n.id, n.user_id FROM notifications n
                JOIN notification_events e ON e.aggregate_id = n.id AND e.version = 1
@@ -269,7 +253,7 @@ if (service === undefined || legacy === undefined) {
             await until(
               "the reverse sync to write every notification back",
               async () => {
-                const [row] = await query<{ missing: number }>(
+                const [row] = await queryUrl<{ missing: number }>(
                   service.url,
                   `SELECT count(*)::int AS missing FROM notifications
                  WHERE id = ANY($1::uuid[]) AND (legacy_id IS NULL OR status IN ('pending', 'sending'))`,
@@ -280,7 +264,7 @@ if (service === undefined || legacy === undefined) {
               60_000,
               async () =>
                 JSON.stringify({
-                  states: await query(
+                  states: await queryUrl(
                     service.url,
                     `SELECT status, legacy_id IS NULL AS unlinked, count(*)::int FROM notifications
                    WHERE id = ANY($1::uuid[]) GROUP BY 1, 2`,
@@ -290,19 +274,19 @@ if (service === undefined || legacy === undefined) {
                 })
             )
             await until("the reverse sync to be idle", async () => {
-              const [row] = await query<{ n: number }>(
+              const [row] = await queryUrl<{ n: number }>(
                 service.url,
                 `SELECT count(*)::int AS n FROM notification_events
                  WHERE txid > (SELECT horizon FROM legacy_bridge_state WHERE name = 'reverse:notifications')`
               )
               return row?.n === 0
             })
-            const linked = await query<{ id: string; legacy_id: number; status: string }>(
+            const linked = await queryUrl<{ id: string; legacy_id: number; status: string }>(
               service.url,
               "SELECT id, legacy_id, status FROM notifications WHERE id = ANY($1::uuid[])",
               [sentByService.map((n) => n.id)]
             )
-            const logs = await query<{ id: number; status: string; service_id: string }>(
+            const logs = await queryUrl<{ id: number; status: string; service_id: string }>(
               legacy.url,
               `SELECT id, status, metadata ->> 'notification_service_id' AS service_id FROM notifications_notificationlog
                WHERE id = ANY($1::int[])`,
@@ -322,13 +306,13 @@ if (service === undefined || legacy === undefined) {
               expect(log?.service_id).toBe(notification.id)
               expect(log?.status).toBe(legacyStatus[notification.status])
             }
-            const [{ after } = { after: 0 }] = await query<{ after: number }>(
+            const [{ after } = { after: 0 }] = await queryUrl<{ after: number }>(
               legacy.url,
               "SELECT count(*)::int AS after FROM notifications_notificationlog"
             )
             expect(after - before).toBe(sentByService.length)
             // Written with the service's origin: the monolith's change log does not echo them back.
-            const [echo] = await query<{ n: number }>(
+            const [echo] = await queryUrl<{ n: number }>(
               legacy.url,
               "SELECT count(*)::int AS n FROM notifications_legacy_changes WHERE row_data -> 'metadata' ? 'notification_service_id'"
             )

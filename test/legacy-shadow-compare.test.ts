@@ -1,10 +1,8 @@
-import { readFileSync } from "node:fs"
 import { afterAll, describe, expect } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import pg from "pg"
 import { inject } from "vitest"
 import { runScript } from "./support/cli.js"
-import { privateDatabase } from "./support/database.js"
+import { applyLegacySql, privateDatabase, queryUrl, withClient } from "./support/database.js"
 import {
   apiKeysConfig,
   json,
@@ -16,29 +14,11 @@ import {
   withServerLayer
 } from "./support/server.js"
 
-const legacySql = (file: string) =>
-  readFileSync(new URL(`../packages/migrations/legacy/${file}`, import.meta.url), "utf8")
-
-const withClient = async <A>(url: string, f: (client: pg.Client) => Promise<A>): Promise<A> => {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await f(client)
-  } finally {
-    await client.end()
-  }
-}
-
 // The backfill and the comparison take every row they find: databases of their own.
 const shared = inject("databaseUrl")
 const service = await privateDatabase(shared, migrate)
 // The monolith's tables, with phase 0's change recording on (the mapping reads each row's position from it).
-const legacy = await privateDatabase(shared, (url) =>
-  withClient(url, async (client) => {
-    await client.query(legacySql("schema.sql"))
-    await client.query(legacySql("outbox.sql"))
-  })
-)
+const legacy = await privateDatabase(shared, (url) => applyLegacySql(url, ["schema.sql", "outbox.sql"]))
 afterAll(async () => {
   await service?.stop()
   await legacy?.stop()
@@ -75,9 +55,9 @@ const seedLegacy = (url: string) =>
   })
 
 const legacyQuery = <Row>(text: string, values: ReadonlyArray<unknown> = []) =>
-  withClient(legacy?.url ?? "", (client) => client.query(text, [...values]).then((r) => r.rows as Array<Row>))
+  queryUrl<Row>(legacy?.url ?? "", text, values)
 const serviceQuery = <Row>(text: string, values: ReadonlyArray<unknown> = []) =>
-  withClient(service?.url ?? "", (client) => client.query(text, [...values]).then((r) => r.rows as Array<Row>))
+  queryUrl<Row>(service?.url ?? "", text, values)
 
 interface Report {
   readonly ok: boolean

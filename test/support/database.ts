@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import pg from "pg"
@@ -95,3 +95,26 @@ export const privateDatabase = async (
   await migrate(database.url)
   return database
 }
+
+/** One connection to `url` for the length of `f`. */
+export const withClient = async <A>(url: string, f: (client: pg.Client) => Promise<A>): Promise<A> => {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return await f(client)
+  } finally {
+    await client.end()
+  }
+}
+
+/** The rows of one statement on `url`. */
+export const queryUrl = <Row>(url: string, text: string, values: ReadonlyArray<unknown> = []) =>
+  withClient(url, (client) => client.query(text, [...values]).then((result) => result.rows as Array<Row>))
+
+/** The monolith's DDL files (`packages/migrations/legacy/*.sql`), applied in order to `url`. */
+export const applyLegacySql = (url: string, files: ReadonlyArray<"schema.sql" | "outbox.sql">) =>
+  withClient(url, async (client) => {
+    for (const file of files) {
+      await client.query(readFileSync(new URL(`../../packages/migrations/legacy/${file}`, import.meta.url), "utf8"))
+    }
+  })

@@ -58,26 +58,22 @@ export class LegacyWrites extends Effect.Service<LegacyWrites>()("core/LegacyWri
         ? Effect.fail(new Conflict({ detail: counts.rejected.map((r) => r.reason).join("; ") }))
         : Effect.succeed({ legacy_id: legacyId, outcome: outcomeOf(counts) })
 
-    const putTemplate = (change: ChangeKey, row: LegacyTemplate) =>
-      once(
-        change,
-        row,
-        Effect.flatMap(imports.templates([row]), (counts) => counted(row.legacy_id, counts))
-      ).pipe(Effect.withSpan("LegacyWrites.putTemplate"))
+    /** One mapped row through its `LegacyImport` batch writer, as a batch of one. */
+    const put =
+      <Row extends { readonly legacy_id: number }>(
+        name: string,
+        write: (rows: ReadonlyArray<Row>) => Effect.Effect<ImportCounts, SqlError>
+      ) =>
+      (change: ChangeKey, row: Row) =>
+        once(
+          change,
+          row,
+          Effect.flatMap(write([row]), (counts) => counted(row.legacy_id, counts))
+        ).pipe(Effect.withSpan(`LegacyWrites.${name}`))
 
-    const putNotification = (change: ChangeKey, row: LegacyNotification) =>
-      once(
-        change,
-        row,
-        Effect.flatMap(imports.notifications([row]), (counts) => counted(row.legacy_id, counts))
-      ).pipe(Effect.withSpan("LegacyWrites.putNotification"))
-
-    const putPreference = (change: ChangeKey, row: LegacyPreference) =>
-      once(
-        change,
-        row,
-        Effect.flatMap(imports.preferences([row]), (counts) => counted(row.legacy_id, counts))
-      ).pipe(Effect.withSpan("LegacyWrites.putPreference"))
+    const putTemplate = put<LegacyTemplate>("putTemplate", imports.templates)
+    const putNotification = put<LegacyNotification>("putNotification", imports.notifications)
+    const putPreference = put<LegacyPreference>("putPreference", imports.preferences)
 
     const deleted = (legacyId: number, removed: Effect.Effect<boolean, SqlError>) =>
       Effect.map(removed, (done): LegacyWrite => ({ legacy_id: legacyId, outcome: done ? "deleted" : "unchanged" }))

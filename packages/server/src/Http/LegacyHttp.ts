@@ -22,34 +22,40 @@ const samePath = (path: { readonly legacy_id: number }, payload: { readonly lega
         })
       )
 
+/** An upsert handler: the row must name the path's id; it is written under the request's change key. */
+const upsert =
+  <Row extends { readonly legacy_id: number }, A, E, R>(
+    write: (change: ChangeKey, row: Row) => Effect.Effect<A, E, R>
+  ) =>
+  (request: {
+    readonly path: { readonly legacy_id: number }
+    readonly headers: { readonly "idempotency-key": string }
+    readonly payload: Row
+  }) =>
+    Effect.flatMap(changeKey(request.headers), (change) =>
+      samePath(request.path, request.payload).pipe(Effect.zipRight(write(change, request.payload)))
+    ).pipe(orUnavailable)
+
+/** A deletion handler, at the position the request names. */
+const remove =
+  <A, E, R>(write: (change: ChangeKey, legacyId: number, position: number) => Effect.Effect<A, E, R>) =>
+  (request: {
+    readonly path: { readonly legacy_id: number }
+    readonly headers: { readonly "idempotency-key": string }
+    readonly urlParams: { readonly position: number }
+  }) =>
+    Effect.flatMap(changeKey(request.headers), (change) =>
+      write(change, request.path.legacy_id, request.urlParams.position)
+    ).pipe(orUnavailable)
+
 export const LegacyHttpLive = HttpApiBuilder.group(NotificationApi, "legacy", (handlers) =>
   Effect.gen(function* () {
     const writes = yield* LegacyWrites
     return handlers
-      .handle("putTemplate", ({ path, headers, payload }) =>
-        Effect.flatMap(changeKey(headers), (change) =>
-          samePath(path, payload).pipe(Effect.zipRight(writes.putTemplate(change, payload)))
-        ).pipe(orUnavailable)
-      )
-      .handle("deleteTemplate", ({ path, headers, urlParams }) =>
-        Effect.flatMap(changeKey(headers), (change) =>
-          writes.deleteTemplate(change, path.legacy_id, urlParams.position)
-        ).pipe(orUnavailable)
-      )
-      .handle("putNotification", ({ path, headers, payload }) =>
-        Effect.flatMap(changeKey(headers), (change) =>
-          samePath(path, payload).pipe(Effect.zipRight(writes.putNotification(change, payload)))
-        ).pipe(orUnavailable)
-      )
-      .handle("putPreference", ({ path, headers, payload }) =>
-        Effect.flatMap(changeKey(headers), (change) =>
-          samePath(path, payload).pipe(Effect.zipRight(writes.putPreference(change, payload)))
-        ).pipe(orUnavailable)
-      )
-      .handle("deletePreference", ({ path, headers, urlParams }) =>
-        Effect.flatMap(changeKey(headers), (change) =>
-          writes.deletePreference(change, path.legacy_id, urlParams.position)
-        ).pipe(orUnavailable)
-      )
+      .handle("putTemplate", upsert(writes.putTemplate))
+      .handle("deleteTemplate", remove(writes.deleteTemplate))
+      .handle("putNotification", upsert(writes.putNotification))
+      .handle("putPreference", upsert(writes.putPreference))
+      .handle("deletePreference", remove(writes.deletePreference))
   })
 )

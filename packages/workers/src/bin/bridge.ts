@@ -15,13 +15,12 @@ import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Console from "effect/Console"
 import * as Data from "effect/Data"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import { healthServer } from "../Health.js"
-import { BridgeConfig, bridgeClient, forwardLag, forwardStep, type ServiceRefused } from "../legacy/Bridge.js"
+import { BridgeConfig, backoff, bridgeClient, forwardLag, forwardStep, type ServiceRefused } from "../legacy/Bridge.js"
 import { type Direction, holdDirection } from "../legacy/Directions.js"
 import { reverseLag, reverseStep } from "../legacy/ReverseSync.js"
 
@@ -79,12 +78,6 @@ const options = Effect.gen(function* () {
   return { help: values.help, direction: direction as Direction, only, untilIdle: values["until-idle"] }
 })
 
-// A database that is briefly unreachable must not stop the bridge: it retries, logging each failure.
-const retrySql = Schedule.exponential(Duration.millis(200)).pipe(
-  Schedule.jittered,
-  Schedule.modifyDelay((delay) => Duration.min(delay, Duration.seconds(30)))
-)
-
 type StepError = SqlError | ServiceRefused | ConfigError.ConfigError | ConcurrencyConflict
 type StepNeeds = SqlClient.SqlClient | LegacyMapping.LegacySql | EventStore
 
@@ -104,7 +97,7 @@ const program = Effect.gen(function* () {
       Effect.repeat({ while: ([taken]) => taken > 0 }),
       Effect.map(([, pending]) => pending),
       Effect.tapError((error) => Effect.logWarning("bridge round failed; retrying", error)),
-      Effect.retry({ schedule: retrySql, while: (error) => error._tag === "SqlError" })
+      Effect.retry({ schedule: backoff, while: (error) => error._tag === "SqlError" })
     )
     return untilIdle
       ? round.pipe(Effect.repeat({ while: (pending) => pending > 0, schedule: Schedule.spaced(config.pollInterval) }))

@@ -64,9 +64,9 @@ type Call<A> = Effect.Effect<A, { readonly _tag: string }>
 const transient = new Set(["RequestError", "ResponseError", "ServiceUnavailable", "TooManyRequests"])
 const rejected = new Set(["Conflict", "Unprocessable", "BadRequest", "PayloadTooLarge"])
 
-// Transient failures are retried for as long as they last (a change must not be skipped), backing
-// off to one attempt every 30 s.
-const backoff = Schedule.exponential(Duration.millis(100)).pipe(
+// Transient failures (service calls here, the databases in the bin) are retried for as long as
+// they last (a change must not be skipped), backing off to one attempt every 30 s.
+export const backoff = Schedule.exponential(Duration.millis(100)).pipe(
   Schedule.jittered,
   Schedule.modifyDelay((delay) => Duration.min(delay, Duration.seconds(30)))
 )
